@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Environment for the lab, molecule scenarios and make targets:
+#   . lab/env.sh            (bash: from anywhere; POSIX sh: from the repo root)
+# Sets DOCKER_HOST, PATH (venv first), the Ansible collection path with the
+# vendored collections and kvmnet.hostnet, and where molecule finds scenarios.
+
+if [ -n "${BASH_VERSION:-}" ]; then
+    # eval keeps the bash-only expansion away from a POSIX parser.
+    eval 'KVMNET_REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)'
+else
+    KVMNET_REPO=${KVMNET_REPO:-$PWD}
+fi
+export KVMNET_REPO
+
+if [ -x "$KVMNET_REPO/.venv/bin/python" ]; then
+    case ":$PATH:" in
+        *":$KVMNET_REPO/.venv/bin:"*) ;;
+        *) PATH=$KVMNET_REPO/.venv/bin:$PATH ;;
+    esac
+    export PATH
+fi
+
+eval "$("$KVMNET_REPO/lab/engine" env)"
+
+export ANSIBLE_COLLECTIONS_PATH="$KVMNET_REPO/.cache/collections"
+# Only the pinned, vendored collections: ignore any installed "ansible" package.
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False
+# Scenarios live in molecule/ (not extensions/molecule/); say so explicitly.
+export MOLECULE_GLOB="molecule/*/molecule.yml"
+# Passed as "molecule -c $KVMNET_MOLECULE_BASE ..." (molecule has no env var for it).
+export KVMNET_MOLECULE_BASE="$KVMNET_REPO/molecule/_shared/base.yml"
+export KVMNET_LAB_INVENTORY="$KVMNET_REPO/inventories/lab"
