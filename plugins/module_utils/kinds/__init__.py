@@ -1,0 +1,21 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The registry of link kinds, one small file each.
+
+Imports are static on purpose: Ansible ships only the module_utils it can see imported.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind
+
+KINDS = dict((kind.kind, kind) for kind in (
+    BridgeKind(),
+))
+
+
+def kind_named(name):
+    """The LinkKind for an IFLA_INFO_KIND, or None for kinds we do not manage."""
+    return KINDS.get(name)

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Linux bridge (IFLA_INFO_KIND "bridge"): every option changes in place."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from collections import OrderedDict
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Centiseconds, Codec, Flag
+
+# With STP on, the kernel (and 802.1D) accept only these forward delays.
+STP_FORWARD_DELAY = (2, 30)
+
+
+class BridgeKind(LinkKind):
+    kind = 'bridge'
+    options = OrderedDict([
+        ('stp', KindOption('IFLA_BR_STP_STATE', Flag())),
+        ('forward_delay', KindOption('IFLA_BR_FORWARD_DELAY', Centiseconds(0, 30))),
+        ('hello_time', KindOption('IFLA_BR_HELLO_TIME', Centiseconds(1, 10))),
+        ('max_age', KindOption('IFLA_BR_MAX_AGE', Centiseconds(6, 40))),
+        ('ageing_time', KindOption('IFLA_BR_AGEING_TIME', Centiseconds(0, 1000000))),
+        ('priority', KindOption('IFLA_BR_PRIORITY', Codec(0, 65535))),
+        ('multicast_snooping', KindOption('IFLA_BR_MCAST_SNOOPING', Flag())),
+    ])
+
+    def validate(self, wanted):
+        if wanted.get('stp') and 'forward_delay' in wanted:
+            return self._stp_delay_problems(wanted['forward_delay'], 'stp: true')
+        return []
+
+    def check(self, net, wanted, state):
+        # stp not given: the bridge keeps its current STP state, so check against it.
+        if 'stp' not in wanted and 'forward_delay' in wanted and state is not None \
+                and state.data.get('IFLA_BR_STP_STATE'):
+            return self._stp_delay_problems(wanted['forward_delay'], 'STP is on for %s' % state.name)
+        return []
+
+    @staticmethod
+    def _stp_delay_problems(delay, why):
+        low, high = STP_FORWARD_DELAY
+        if low <= delay <= high:
+            return []
+        return ['forward_delay %s needs stp: false; with %s the kernel accepts %s to %s seconds'
+                % (delay, why, low, high)]
+
+    def stages(self, changes, state):
+        """STP off must precede a forward delay below 2 s; STP on must follow new timers.
+
+        The kernel applies IFLA_BR_FORWARD_DELAY before IFLA_BR_STP_STATE within one
+        message, and clamps the delay into 2-30 s when STP starts.
+        """
+        if 'stp' not in changes:
+            return [changes]
+        stp = OrderedDict([('stp', changes['stp'])])
+        rest = OrderedDict((key, value) for key, value in changes.items() if key != 'stp')
+        return [stp, rest] if not changes['stp'][0] else [rest, stp]
+
+
+def stable_mac(port_names):
+    """A mac_policy that stops the bridge MAC from drifting as ports come and go.
+
+    Unpinned, a bridge takes the lowest MAC of its ports, so adding or removing a
+    port can change it and break DHCP leases and ARP caches (seed 001). A new or
+    port-less bridge takes its first port's MAC; a bridge that has ports keeps its
+    MAC, pinned again whenever this run adds a port.
+    """
+    def policy(net, state):
+        if not port_names:
+            return None, False
+        members = net.links_of_master(state.index) if state is not None else []
+        if not members:
+            first = net.link(port_names[0])
+            return (first.mac if first else None), False
+        member_names = set(member.name for member in members)
+        adding = any(name not in member_names for name in port_names)
+        return state.mac, adding
+    return policy

@@ -1,0 +1,347 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A link and its kind options: create, change in place, recreate or delete.
+
+The per-kind knowledge lives in ``kinds/<kind>.py`` as a ``LinkKind``: which options
+the kind has, which IFLA_INFO_DATA attribute each maps to, in which unit, and whether
+a change can be made in place or needs the link to be recreated.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from collections import OrderedDict
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import (
+    Facet, Operation, PHASE_CREATE, PHASE_DELETE, PHASE_SET, PHASE_UP)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import (
+    Codec, ifname_problem, mac_problem, normalize_mac)
+
+# Port options that survive a recreate (the link is re-attached to its bridge).
+_BRPORT_KEPT = ('IFLA_BRPORT_MODE', 'IFLA_BRPORT_LEARNING', 'IFLA_BRPORT_UNICAST_FLOOD',
+                'IFLA_BRPORT_COST', 'IFLA_BRPORT_PRIORITY', 'IFLA_BRPORT_ISOLATED')
+
+
+class KindOption:
+    """One kind option: its IFLA_INFO_DATA attribute, codec, and how it changes.
+
+    ``in_place=False`` means the kernel cannot change it on a live link (a VXLAN's
+    VNI, a VLAN's id): a different value recreates the link.
+    ``link_ref=True`` means the value is an interface name carried as an ifindex.
+    """
+
+    def __init__(self, nla, codec=None, in_place=True, link_ref=False):
+        self.nla = nla
+        self.codec = codec or Codec()
+        self.in_place = in_place
+        self.link_ref = link_ref
+        # pyroute2 takes IFLA_BR_FORWARD_DELAY as the keyword br_forward_delay.
+        self.keyword = nla[len('IFLA_'):].lower()
+
+
+class LinkKind:
+    """What one kind of link looks like. Subclass it in kinds/<kind>.py."""
+
+    #: IFLA_INFO_KIND
+    kind = None
+    #: option name -> KindOption, in the order they are shown
+    options = OrderedDict()
+
+    def validate(self, wanted):
+        """Cross-option checks on the request (user units); return problems."""
+        return []
+
+    def check(self, net, wanted, state):
+        """Checks against the host; ``state`` is the LinkState or None."""
+        return []
+
+    def stages(self, changes, state):
+        """Split one set of in-place changes into ordered netlink requests."""
+        return [changes]
+
+    def create_arguments(self, net, wanted):
+        """Extra pyroute2 keywords for RTM_NEWLINK beyond the declared options."""
+        return {}
+
+    def extra_view(self, net, state):
+        """Extra read-only facts to show for this kind (e.g. a macvtap's /dev/tapN)."""
+        return {}
+
+    def bridge_port_problem(self, state, allow_unsafe):
+        """Why this link must not be a port of a bridge that carries VMs, or None."""
+        return None
+
+
+class LinkFacet(Facet):
+    """A link of one kind with its common attributes (mtu, mac, up) and options."""
+
+    def __init__(self, link_kind, name, state='present', options=None, mtu=None, mac=None,
+                 up=True, title='link', mac_policy=None):
+        self.link_kind = link_kind
+        self.name = name
+        self.state = state
+        self.wanted = OrderedDict((key, value) for key, value in (options or {}).items()
+                                  if value is not None)
+        self.mtu = mtu
+        self.mac = normalize_mac(mac) if mac is not None else None
+        self.mac_given = mac
+        self.up = up
+        self.title = title
+        # mac_policy(net, state) -> (mac, pin): a MAC to use when none was given, and
+        # whether to send it even when unchanged (setting a MAC pins it in the kernel).
+        self.mac_policy = mac_policy
+        self.pin_mac = False
+        self._recreate_reasons = []
+
+    # ---- validation ---------------------------------------------------------
+    def validate(self):
+        problems = []
+        problem = ifname_problem('name', self.name)
+        if problem:
+            problems.append(problem)
+        if self.state == 'absent':
+            return problems
+        if self.mtu is not None and not 68 <= self.mtu <= 65535:
+            problems.append('mtu must be between 68 and 65535, got %s' % self.mtu)
+        if self.mac_given is not None:
+            problem = mac_problem('mac', self.mac_given)
+            if problem:
+                problems.append(problem)
+        for key, value in self.wanted.items():
+            option = self.link_kind.options[key]
+            problem = ifname_problem(key, value) if option.link_ref else option.codec.check(key, value)
+            if problem:
+                problems.append(problem)
+        if not problems:
+            problems.extend(self.link_kind.validate(self.wanted))
+        return problems
+
+    # ---- reading --------------------------------------------------------------
+    def read(self, net):
+        state = net.link(self.name)
+        self.current_state = state
+        if state is None:
+            return None
+        return self.view(net, state)
+
+    def view(self, net, state):
+        view = OrderedDict([('name', state.name), ('kind', state.kind), ('ifindex', state.index),
+                            ('mtu', state.mtu), ('mac', state.mac), ('up', state.up)])
+        for key, option in self.link_kind.options.items():
+            raw = state.data.get(option.nla)
+            if raw is None:
+                view[key] = None
+            elif option.link_ref:
+                ref = net.link_by_index(raw) if raw else None
+                view[key] = ref.name if ref else None
+            else:
+                view[key] = option.codec.decode(raw)
+        view.update(self.link_kind.extra_view(net, state))
+        return view
+
+    def check(self, net, current):
+        state = self.current_state
+        problems = []
+        if state is not None and state.kind != self.link_kind.kind:
+            problems.append('%s exists but is a %s link, not a %s: choose another name or remove it '
+                            'first (this module never deletes a link of another kind)'
+                            % (self.name, state.kind or 'physical/unknown', self.link_kind.kind))
+            return problems
+        if self.state == 'absent':
+            return problems
+        for key, value in self.wanted.items():
+            if self.link_kind.options[key].link_ref and net.link(value) is None:
+                problems.append('%s %s does not exist' % (key, value))
+        problems.extend(self.link_kind.check(net, self.wanted, state))
+        if self.mac is None and self.mac_policy is not None and not problems:
+            self.mac, self.pin_mac = self.mac_policy(net, state)
+        return problems
+
+    # ---- planning -------------------------------------------------------------
+    def differences(self, current):
+        """{name: (wanted, actual)} for managed values that differ."""
+        found = OrderedDict()
+        common = (('mtu', self.mtu), ('mac', self.mac), ('up', self.up))
+        for key, wanted in common:
+            if wanted is not None and current.get(key) != wanted:
+                found[key] = (wanted, current.get(key))
+        for key, wanted in self.wanted.items():
+            option = self.link_kind.options[key]
+            actual = current.get(key)
+            same = wanted == actual if option.link_ref else option.codec.same(wanted, actual)
+            if not same:
+                found[key] = (wanted, actual)
+        return found
+
+    def plan(self, net, current):
+        if self.state == 'absent':
+            return [self._delete_op(current)] if current is not None else []
+        if current is None:
+            return self._create_ops(net)
+        changes = self.differences(current)
+        self._recreate_reasons = [key for key in changes
+                                  if key in self.link_kind.options
+                                  and not self.link_kind.options[key].in_place]
+        if self._recreate_reasons:
+            return self._recreate_ops(net, current)
+        operations = []
+        in_place = OrderedDict((k, v) for k, v in changes.items() if k not in ('mtu', 'mac', 'up'))
+        if self.pin_mac and 'mac' not in changes:
+            changes['mac'] = (self.mac, self.mac)
+        for key in ('mtu', 'mac'):
+            if key in changes:
+                operations.append(self._set_common_op(key, changes[key]))
+        for stage in self.link_kind.stages(in_place, current):
+            if stage:
+                operations.append(self._set_options_op(stage))
+        if 'up' in changes:
+            operations.append(self._up_op(self.up))
+        return operations
+
+    @property
+    def recreated(self):
+        return bool(self._recreate_reasons)
+
+    @property
+    def recreate_reasons(self):
+        return list(self._recreate_reasons)
+
+    def predict(self, current):
+        if self.state == 'absent':
+            return None
+        view = OrderedDict(current or [('name', self.name), ('kind', self.link_kind.kind)])
+        for key, value in (('mtu', self.mtu), ('mac', self.mac), ('up', self.up)):
+            if value is not None:
+                view[key] = value
+        view.update(self.wanted)
+        return view
+
+    def mismatches(self, actual):
+        if self.state == 'absent':
+            return [] if actual is None else ['%s still exists' % self.name]
+        if actual is None:
+            return ['%s was not created' % self.name]
+        return ['%s %s: wanted %s, the kernel has %s' % (self.name, key, wanted, have)
+                for key, (wanted, have) in self.differences(actual).items()]
+
+    # ---- operations -------------------------------------------------------------
+    def _encode(self, net, values):
+        arguments = {}
+        for key, value in values.items():
+            option = self.link_kind.options[key]
+            arguments[option.keyword] = net.index(value) if option.link_ref else option.codec.encode(value)
+        return arguments
+
+    def _create_arguments(self, net, values):
+        arguments = dict(ifname=self.name, kind=self.link_kind.kind)
+        arguments.update(self._encode(net, values))
+        arguments.update(self.link_kind.create_arguments(net, values))
+        if self.mtu is not None:
+            arguments['mtu'] = self.mtu
+        if self.mac is not None:
+            arguments['address'] = self.mac
+        return arguments
+
+    def _create_ops(self, net):
+        name = self.name
+
+        def create(net):
+            net.call('creating %s %s' % (self.link_kind.kind, name), 'link', 'add',
+                     **self._create_arguments(net, self.wanted))
+
+        def delete(net):
+            net.call('removing %s again' % name, 'link', 'del', index=net.index(name))
+
+        operations = [Operation(PHASE_CREATE, 'create %s %s%s' % (
+            self.link_kind.kind, name, _describe(self.wanted)), create, delete)]
+        if self.up:
+            operations.append(self._up_op(True))
+        return operations
+
+    def _set_common_op(self, key, change):
+        wanted, actual = change
+        keyword = {'mtu': 'mtu', 'mac': 'address'}[key]
+
+        def setter(value):
+            def do(net):
+                net.call('setting %s %s to %s' % (self.name, key, value), 'link', 'set',
+                         index=net.index(self.name), **{keyword: value})
+            return do
+
+        summary = 'set %s %s %s -> %s' % (self.name, key, actual, wanted) if wanted != actual \
+            else 'pin %s %s %s' % (self.name, key, wanted)
+        return Operation(PHASE_SET, summary, setter(wanted), setter(actual))
+
+    def _set_options_op(self, stage):
+        wanted = OrderedDict((key, change[0]) for key, change in stage.items())
+        previous = OrderedDict((key, change[1]) for key, change in stage.items()
+                               if change[1] is not None)
+
+        def setter(values):
+            def do(net):
+                net.call('setting %s%s' % (self.name, _describe(values)), 'link', 'set',
+                         index=net.index(self.name), kind=self.link_kind.kind,
+                         **self._encode(net, values))
+            return do
+
+        summary = 'set %s %s' % (self.name, ', '.join(
+            '%s %s -> %s' % (key, change[1], change[0]) for key, change in stage.items()))
+        return Operation(PHASE_SET, summary, setter(wanted), setter(previous))
+
+    def _up_op(self, up):
+        def setter(value):
+            def do(net):
+                net.call('bringing %s %s' % (self.name, 'up' if value else 'down'), 'link', 'set',
+                         index=net.index(self.name), state='up' if value else 'down')
+            return do
+
+        return Operation(PHASE_UP, 'bring %s %s' % (self.name, 'up' if up else 'down'),
+                         setter(up), setter(not up))
+
+    def _delete_op(self, current):
+        def delete(net):
+            net.call('removing %s' % self.name, 'link', 'del', index=net.index(self.name))
+
+        return Operation(PHASE_DELETE, 'remove %s %s' % (self.link_kind.kind, self.name), delete)
+
+    def _recreate_ops(self, net, current):
+        """Delete and create again, keeping bridge membership and port options."""
+        state = self.current_state
+        # Unmanaged options keep their current value across the recreate.
+        values = OrderedDict((key, current.get(key)) for key, option in self.link_kind.options.items()
+                             if current.get(key) is not None)
+        values.update(self.wanted)
+        master = net.link_by_index(state.master) if state.master else None
+        port_options = dict((nla[len('IFLA_BRPORT_'):].lower(), state.slave_data[nla])
+                            for nla in _BRPORT_KEPT if nla in state.slave_data)
+        up = self.up if self.up is not None else current.get('up')
+
+        def recreate(net):
+            action = 'recreating %s' % self.name
+            net.call(action, 'link', 'del', index=net.index(self.name))
+            arguments = self._create_arguments(net, values)
+            if self.mac is None and current.get('mac'):
+                arguments['address'] = current['mac']
+            net.call(action, 'link', 'add', **arguments)
+            index = net.index(self.name)
+            if master is not None:
+                net.call('%s: re-attaching to %s' % (action, master.name), 'link', 'set',
+                         index=index, master=net.index(master.name))
+                if port_options and master.kind == 'bridge':
+                    net.call('%s: restoring port options' % action, 'brport', 'set',
+                             index=index, **port_options)
+            if up:
+                net.call(action, 'link', 'set', index=index, state='up')
+
+        summary = 'recreate %s (%s cannot change in place)%s' % (
+            self.name, ', '.join(self._recreate_reasons),
+            ' and re-attach it to %s' % master.name if master else '')
+        return [Operation(PHASE_CREATE, summary, recreate)]
+
+
+def _describe(values):
+    if not values:
+        return ''
+    return ' (%s)' % ', '.join('%s=%s' % (key, value) for key, value in values.items())
+

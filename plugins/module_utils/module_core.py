@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every kvmnet.hostnet link module shares: options, the run, the result."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import reconcile
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import PORT_OPTION_SPEC
+
+# The options every link module takes (doc fragment: kvmnet.hostnet.link).
+COMMON_LINK_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    netns=dict(type='str'),
+    mtu=dict(type='int'),
+    mac=dict(type='str'),
+    up=dict(type='bool', default=True),
+)
+
+# ``bridge:`` on a link module: attach the link to this bridge with these port options.
+BRIDGE_ATTACHMENT_OPTION = dict(
+    type='dict',
+    options=dict(name=dict(type='str', required=True), **PORT_OPTION_SPEC),
+)
+
+
+def link_argument_spec(**kind_options):
+    spec = dict(COMMON_LINK_OPTIONS)
+    spec.update(kind_options)
+    return spec
+
+
+def run_module(module, build_facets, summarize):
+    """Build the facets from the module's params, reconcile, exit with the result.
+
+    ``build_facets(params)`` returns the facets; ``summarize(after)`` turns the
+    after-view into the module's ``interface`` return value.
+    """
+    params = module.params
+    try:
+        facets = build_facets(params)
+        outcome = reconcile(facets, netns=params.get('netns'), check_mode=module.check_mode)
+    except NetError as error:
+        module.fail_json(msg=error.message, problems=error.problems)
+    result = dict(changed=outcome.changed, plan=outcome.plan, recreated=outcome.recreated,
+                  interface=summarize(outcome.after))
+    if module._diff:
+        result['diff'] = outcome.diff()
+    module.exit_json(**result)

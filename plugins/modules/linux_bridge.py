@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: linux_bridge
+short_description: Manage a Linux bridge, its ports, addresses and default route over netlink
+version_added: 0.1.0
+description:
+  - Creates, changes or removes a Linux bridge through netlink (pyroute2), idempotently.
+  - Reads the current state, plans only what differs, applies it, reads it back and fails
+    naming any attribute the kernel did not keep. A failed run rolls back what it did.
+  - Every problem in the request is reported at once, before anything is touched.
+  - Ports not listed in O(ports) are left alone, so a libvirt C(vnetN) tap on the bridge
+    survives every run.
+author:
+  - kvmnet.hostnet contributors
+requirements:
+  - pyroute2 on the target
+extends_documentation_fragment:
+  - kvmnet.hostnet.link
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: linux
+options:
+  mac:
+    description:
+      - MAC address of the bridge. Setting it pins it.
+      - When omitted and O(ports) or O(takeover_from) are given, the bridge keeps a
+        stable MAC instead of following the lowest port MAC: a new bridge takes its first
+        port's MAC (the O(takeover_from) NIC's when given), an existing one keeps its own.
+    type: str
+  stp:
+    description: Enable the spanning tree protocol.
+    type: bool
+  forward_delay:
+    description:
+      - Forward delay in seconds (like C(brctl setfd)). V(0) needs O(stp=false); with STP
+        on the kernel accepts 2 to 30.
+    type: float
+  hello_time:
+    description: STP hello time in seconds, 1 to 10.
+    type: float
+  max_age:
+    description: STP maximum message age in seconds, 6 to 40.
+    type: float
+  ageing_time:
+    description: How long a learned MAC stays in the forwarding database, in seconds.
+    type: float
+  priority:
+    description: Bridge priority for STP root election, 0 to 65535.
+    type: int
+  multicast_snooping:
+    description: Enable IGMP/MLD snooping.
+    type: bool
+  ports:
+    description:
+      - Interfaces to attach to the bridge, each a name or a dict with C(name) and port
+        options C(hairpin), C(learning), C(unicast_flood), C(cost) (1-65535),
+        C(priority) (0-63), C(isolated). Options left out are not changed.
+      - Only the listed ports are managed; other ports of the bridge stay as they are.
+      - A port that is a member of another bridge or bond is an error, never moved.
+      - Listed ports are brought up.
+    type: list
+    elements: raw
+  addresses:
+    description:
+      - The exact set of IPv4/IPv6 addresses (CIDR) on the bridge. Others are removed.
+      - IPv6 link-local addresses are the kernel's and are ignored unless listed.
+      - When omitted, the bridge's addresses are left alone.
+    type: list
+    elements: str
+  gateway:
+    description: Default route via this gateway on the bridge (replaces the current one).
+    type: str
+  takeover_from:
+    description:
+      - A NIC whose addresses and routes move to the bridge as it becomes a port (the
+        bridged-uplink setup). It is added to O(ports) when not listed.
+      - The order never leaves the host without a default route. On a second run the
+        NIC has nothing left to move and nothing changes.
+    type: str
+notes:
+  - With O(state=absent) the bridge is removed and its ports are released, never deleted.
+seealso:
+  - module: kvmnet.hostnet.vxlan_vtep
+  - module: kvmnet.hostnet.kvm_vm_nic
+'''
+
+EXAMPLES = r'''
+- name: Bridged uplink - move eth0's address and default route to br0
+  kvmnet.hostnet.linux_bridge:
+    name: br0
+    stp: false
+    forward_delay: 0
+    takeover_from: eth0
+
+- name: VM bridge with a hairpin port, pinned MAC and an address
+  kvmnet.hostnet.linux_bridge:
+    name: br-vm
+    mac: "52:54:00:00:00:01"
+    ports:
+      - eth1
+      - name: vnet0
+        hairpin: true
+        cost: 10
+    addresses:
+      - 192.0.2.10/24
+    gateway: 192.0.2.1
+
+- name: Remove a bridge (its ports are released, not deleted)
+  kvmnet.hostnet.linux_bridge:
+    name: br-old
+    state: absent
+'''
+
+RETURN = r'''
+interface:
+  description: The bridge after the run (predicted in check mode), null when absent.
+  returned: always
+  type: dict
+  sample:
+    name: br0
+    kind: bridge
+    ifindex: 7
+    mtu: 1500
+    mac: "52:54:00:00:00:01"
+    up: true
+    stp: false
+    forward_delay: 0.0
+    ports:
+      eth1: {master: br0, up: true, hairpin: false, learning: true}
+    addresses: ["192.0.2.10/24"]
+    gateway: 192.0.2.1
+plan:
+  description: The operations applied (or that would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create bridge br0 (stp=False)", "attach eth1 to bridge br0", "bring br0 up"]
+recreated:
+  description: Whether the bridge had to be deleted and created again (never for bridges).
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.addresses import Addresses
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind, stable_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import link_argument_spec, run_module
+
+KIND = BridgeKind()
+
+
+def build_facets(params):
+    name = params['name']
+    if params['state'] == 'absent':
+        return [LinkFacet(KIND, name, state='absent')]
+    ports = [PortSpec.parse(item) for item in params['ports'] or []]
+    takeover = params['takeover_from']
+    if takeover and takeover not in [port.name for port in ports]:
+        ports.insert(0, PortSpec(takeover))
+    port_names = [port.name for port in ports]
+    if takeover:  # the LAN knows the uplink's MAC: keep it
+        port_names = [takeover] + [p for p in port_names if p != takeover]
+    options = dict((key, params[key]) for key in KIND.options)
+    facets = [LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
+                        up=params['up'], title='bridge',
+                        mac_policy=stable_mac(port_names) if params['mac'] is None else None)]
+    if ports:
+        facets.append(BridgePorts(name, ports, created_here=[name]))
+    if params['addresses'] is not None or params['gateway'] or takeover:
+        facets.append(Addresses(name, params['addresses'], params['gateway'], takeover))
+    return facets
+
+
+def summarize(after):
+    bridge = after.get('bridge')
+    if bridge is None:
+        return None
+    interface = dict(bridge)
+    if 'ports' in after:
+        interface['ports'] = after['ports']
+    if 'addresses' in after:
+        interface.update(after['addresses'])
+    return interface
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=link_argument_spec(
+            stp=dict(type='bool'),
+            forward_delay=dict(type='float'),
+            hello_time=dict(type='float'),
+            max_age=dict(type='float'),
+            ageing_time=dict(type='float'),
+            priority=dict(type='int'),
+            multicast_snooping=dict(type='bool'),
+            ports=dict(type='list', elements='raw'),
+            addresses=dict(type='list', elements='str'),
+            gateway=dict(type='str'),
+            takeover_from=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, build_facets, summarize)
+
+
+if __name__ == '__main__':
+    main()
