@@ -73,14 +73,14 @@ class PortSpec:
 class BridgePorts(Facet):
     """The named ports of one bridge: membership, port options, admin up."""
 
-    def __init__(self, bridge, ports, title='ports', created_here=(), allow_unsafe_ports=False,
+    def __init__(self, bridge, ports, title='ports', created_here=(), switch_configured=False,
                  bring_up=True):
         self.bridge = bridge
         self.ports = [port if isinstance(port, PortSpec) else PortSpec.parse(port) for port in ports]
         self.title = title
         # Links that another facet of this run creates: they need not exist yet.
         self.created_here = set(created_here)
-        self.allow_unsafe_ports = allow_unsafe_ports
+        self.switch_configured = switch_configured
         self.bring_up = bring_up
         self.states = {}
 
@@ -154,7 +154,7 @@ class BridgePorts(Facet):
                 problems.append('%s is a bridge; nesting bridges is not supported' % port.name)
             kind = kind_named(state.kind)
             if kind is not None:
-                problem = kind.bridge_port_problem(state, self.allow_unsafe_ports)
+                problem = kind.bridge_port_problem(net, state, self.switch_configured)
                 if problem:
                     problems.append(problem)
         return problems

@@ -68,8 +68,12 @@ class LinkKind:
         """Extra read-only facts to show for this kind (e.g. a macvtap's /dev/tapN)."""
         return {}
 
-    def bridge_port_problem(self, state, allow_unsafe):
-        """Why this link must not be a port of a bridge that carries VMs, or None."""
+    def bridge_port_problem(self, net, state, switch_configured):
+        """Why this link must not be a port of a bridge that carries VMs, or None.
+
+        ``switch_configured`` is the operator's word that the switch side aggregates
+        the members (static or LACP), which makes load-balancing modes safe.
+        """
         return None
 
 

@@ -89,6 +89,16 @@ options:
       - The order never leaves the host without a default route. On a second run the
         NIC has nothing left to move and nothing changes.
     type: str
+  switch_configured:
+    description:
+      - Says that the switch side aggregates the members of the bond or team ports
+        of this bridge (static aggregation or LACP).
+      - Without it, a bond or team port in a mode that can deliver a VM's frames back
+        in on another member (balance-rr/roundrobin, broadcast, balance-tlb,
+        balance-alb, balance-xor/loadbalance) is refused, because the bridge would
+        learn the VM's MAC on the uplink and the VM would lose its network.
+    type: bool
+    default: false
 notes:
   - With O(state=absent) the bridge is removed and its ports are released, never deleted.
 seealso:
@@ -180,7 +190,8 @@ def build_facets(params):
                         up=params['up'], title='bridge',
                         mac_policy=stable_mac(port_names) if params['mac'] is None else None)]
     if ports:
-        facets.append(BridgePorts(name, ports, created_here=[name]))
+        facets.append(BridgePorts(name, ports, created_here=[name],
+                                  switch_configured=params['switch_configured']))
     if params['addresses'] is not None or params['gateway'] or takeover:
         facets.append(Addresses(name, params['addresses'], params['gateway'], takeover))
     return facets
@@ -212,6 +223,7 @@ def main():
             addresses=dict(type='list', elements='str'),
             gateway=dict(type='str'),
             takeover_from=dict(type='str'),
+            switch_configured=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
