@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VXLAN tunnel endpoint (IFLA_INFO_KIND "vxlan").
+
+The kernel cannot change a VNI, the UDP port or UDP checksumming on a live link:
+those recreate it. ``remote`` (unicast) and ``group`` (multicast) are one and the
+same attribute, IFLA_VXLAN_GROUP; which of the two a value is depends on the address.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ipaddress
+from collections import OrderedDict
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkFacet, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Codec, Flag
+
+VNI_RANGE = (1, 16777215)
+# Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8: what the underlay MTU must leave room for.
+VXLAN_OVERHEAD = 50
+# IFLA_VXLAN_GROUP set to "any" clears the default destination.
+NO_ADDRESS = '0.0.0.0'
+
+
+def ipv4_problem(option, value, multicast=None):
+    """Why ``value`` cannot be used as ``option``, or None."""
+    try:
+        address = ipaddress.IPv4Address(u'%s' % value)
+    except ValueError:
+        return '%s %r is not a valid IPv4 address (IPv6 underlays are not supported yet)' % (
+            option, value)
+    if multicast is True and not address.is_multicast:
+        return '%s %s is not a multicast address (224.0.0.0/4); for one peer use remote' % (
+            option, value)
+    if multicast is False and address.is_multicast:
+        return ('%s %s is a multicast address; use group (with dev) for multicast' % (option, value))
+    if multicast is False and address.is_unspecified:
+        return '%s must not be 0.0.0.0' % option
+    return None
+
+
+class IPv4Address(Codec):
+    """An IPv4 address; ``multicast`` True/False limits which ones this option shows.
+
+    ``remote`` and ``group`` share IFLA_VXLAN_GROUP: each decodes only its own
+    kind of address, so a VTEP in multicast mode has no ``remote`` and vice versa.
+    """
+
+    def __init__(self, multicast=None):
+        super(IPv4Address, self).__init__()
+        self.multicast = multicast
+
+    def decode(self, value):
+        if value in (None, NO_ADDRESS):
+            return None
+        if self.multicast is not None and ipaddress.IPv4Address(u'%s' % value).is_multicast \
+                != self.multicast:
+            return None
+        return value
+
+    def same(self, wanted, actual):
+        # NO_ADDRESS means "no default destination", which reads back as nothing.
+        return (None if wanted == NO_ADDRESS else wanted) == actual
+
+    def check(self, name, value):
+        if value == NO_ADDRESS and self.multicast is False:
+            return None
+        return ipv4_problem(name, value, self.multicast)
+
+
+class VxlanKind(LinkKind):
+    kind = 'vxlan'
+    options = OrderedDict([
+        ('vni', KindOption('IFLA_VXLAN_ID', Codec(*VNI_RANGE), in_place=False)),
+        ('dstport', KindOption('IFLA_VXLAN_PORT', Codec(1, 65535), in_place=False)),
+        ('local', KindOption('IFLA_VXLAN_LOCAL', IPv4Address())),
+        ('remote', KindOption('IFLA_VXLAN_GROUP', IPv4Address(multicast=False))),
+        ('group', KindOption('IFLA_VXLAN_GROUP', IPv4Address(multicast=True))),
+        ('dev', KindOption('IFLA_VXLAN_LINK', link_ref=True)),
+        ('learning', KindOption('IFLA_VXLAN_LEARNING', Flag())),
+        ('ttl', KindOption('IFLA_VXLAN_TTL', Codec(0, 255))),
+        ('tos', KindOption('IFLA_VXLAN_TOS', Codec(0, 255))),
+        ('udp_csum', KindOption('IFLA_VXLAN_UDP_CSUM', Flag(), in_place=False)),
+    ])
+
+    def validate(self, wanted):
+        problems = []
+        if 'vni' not in wanted:
+            problems.append('vni is required with state present (%d-%d)' % VNI_RANGE)
+        if wanted.get('remote') not in (None, NO_ADDRESS) and 'group' in wanted:
+            problems.append('remote and group are mutually exclusive: remote is one unicast peer, '
+                            'group a multicast group; give one of them')
+        if 'group' in wanted and 'dev' not in wanted:
+            problems.append('group %s needs dev, the underlay interface that joins the multicast '
+                            'group' % wanted['group'])
+        return problems
+
+
+class VxlanLinkFacet(LinkFacet):
+    """A VXLAN link whose MTU defaults to the underlay's MTU minus the VXLAN overhead."""
+
+    def check(self, net, current):
+        problems = super(VxlanLinkFacet, self).check(net, current)
+        dev_name = self.wanted.get('dev')
+        underlay = net.link(dev_name) if dev_name and self.state == 'present' else None
+        if underlay is None or problems:
+            return problems
+        room = underlay.mtu - VXLAN_OVERHEAD
+        if self.mtu is None:
+            self.mtu = room
+        elif self.mtu > room:
+            problems.append('mtu %d does not fit: dev %s has MTU %d and VXLAN needs %d bytes of it, '
+                            'so at most %d; raise the MTU of %s or lower mtu'
+                            % (self.mtu, dev_name, underlay.mtu, VXLAN_OVERHEAD, room, dev_name))
+        return problems
