@@ -22,9 +22,8 @@ fi
 
 eval "$("$KVMNET_REPO/lab/engine" env)"
 
+# Searched before any installed "ansible" package, so the vendored pins win.
 export ANSIBLE_COLLECTIONS_PATH="$KVMNET_REPO/.cache/collections"
-# Only the pinned, vendored collections: ignore any installed "ansible" package.
-export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False
 # Scenarios live in molecule/ (not extensions/molecule/); say so explicitly.
 export MOLECULE_GLOB="molecule/*/molecule.yml"
 # Passed as "molecule -c $KVMNET_MOLECULE_BASE ..." (molecule has no env var for it).

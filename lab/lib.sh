@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers for the lab scripts; sourced, never executed.
+# shellcheck disable=SC2034  # the variables are used by the scripts sourcing this
 
 LAB_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname -- "$LAB_DIR")
