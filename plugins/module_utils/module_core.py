@@ -33,20 +33,25 @@ def link_argument_spec(**kind_options):
     return spec
 
 
-def run_module(module, build_facets, summarize):
+def run_module(module, build_facets, summarize, extra_results=None, netns=None):
     """Build the facets from the module's params, reconcile, exit with the result.
 
     ``build_facets(params)`` returns the facets; ``summarize(after)`` turns the
-    after-view into the module's ``interface`` return value.
+    after-view into the module's ``interface`` return value. ``extra_results(after)``,
+    when given, returns more top-level return values. The session works in ``netns``
+    when given (a link that lives away from its parent), else in the params' netns.
     """
     params = module.params
     try:
         facets = build_facets(params)
-        outcome = reconcile(facets, netns=params.get('netns'), check_mode=module.check_mode)
+        outcome = reconcile(facets, netns=netns or params.get('netns'),
+                            check_mode=module.check_mode)
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
     result = dict(changed=outcome.changed, plan=outcome.plan, recreated=outcome.recreated,
                   interface=summarize(outcome.after))
+    if extra_results is not None:
+        result.update(extra_results(outcome.after))
     if module._diff:
         result['diff'] = outcome.diff()
     module.exit_json(**result)

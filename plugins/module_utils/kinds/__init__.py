@@ -10,10 +10,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind
 
 KINDS = dict((kind.kind, kind) for kind in (
     BridgeKind(),
+    TapKind(),
     VxlanKind(),
 ))
 
