@@ -31,11 +31,18 @@ class KindOption:
     ``link_ref=True`` means the value is an interface name carried as an ifindex.
     """
 
-    def __init__(self, nla, codec=None, in_place=True, link_ref=False):
+    def __init__(self, nla, codec=None, in_place=True, link_ref=False, top_level=False,
+                 combine=None):
         self.nla = nla
         self.codec = codec or Codec()
         self.in_place = in_place
         self.link_ref = link_ref
+        # The attribute sits in the RTM_NEWLINK message itself (a VLAN's IFLA_LINK),
+        # not in IFLA_INFO_DATA.
+        self.top_level = top_level
+        # combine(a, b): merges two encoded values of options sharing one attribute
+        # (the VLAN flag bits all travel in IFLA_VLAN_FLAGS with a mask).
+        self.combine = combine
         # pyroute2 takes IFLA_BR_FORWARD_DELAY as the keyword br_forward_delay.
         self.keyword = nla[len('IFLA_'):].lower()
 
@@ -133,7 +140,7 @@ class LinkFacet(Facet):
         view = OrderedDict([('name', state.name), ('kind', state.kind), ('ifindex', state.index),
                             ('mtu', state.mtu), ('mac', state.mac), ('up', state.up)])
         for key, option in self.link_kind.options.items():
-            raw = state.data.get(option.nla)
+            raw = state.msg.get(option.nla) if option.top_level else state.data.get(option.nla)
             if raw is None:
                 view[key] = None
             elif option.link_ref:
@@ -234,7 +241,10 @@ class LinkFacet(Facet):
         arguments = {}
         for key, value in values.items():
             option = self.link_kind.options[key]
-            arguments[option.keyword] = net.index(value) if option.link_ref else option.codec.encode(value)
+            encoded = net.index(value) if option.link_ref else option.codec.encode(value)
+            if option.combine is not None and option.keyword in arguments:
+                encoded = option.combine(arguments[option.keyword], encoded)
+            arguments[option.keyword] = encoded
         return arguments
 
     def _create_arguments(self, net, values):

@@ -9,13 +9,17 @@ Imports are static on purpose: Ansible ships only the module_utils it can see im
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bond import BondKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import VlanKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind
 
 KINDS = dict((kind.kind, kind) for kind in (
+    BondKind(),
     BridgeKind(),
     TapKind(),
+    VlanKind(),
     VxlanKind(),
 ))
 
