@@ -42,9 +42,9 @@ def ping(netns, address, count=1, timeout=2, size=None, dont_fragment=False):
 
 def snapshot(netns):
     """Links, addresses and routes of a namespace, minus counters that tick by themselves."""
-    links = _without_timers(ip_json(netns, 'link', 'show'))
-    return dict(links=links, addresses=ip_json(netns, 'address', 'show'),
-                routes=ip_json(netns, 'route', 'show', 'table', 'all'))
+    return _without_timers(dict(links=ip_json(netns, 'link', 'show'),
+                                addresses=ip_json(netns, 'address', 'show'),
+                                routes=ip_json(netns, 'route', 'show', 'table', 'all')))
 
 
 def _without_timers(value):

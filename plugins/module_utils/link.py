@@ -63,6 +63,14 @@ class LinkKind:
         """Checks against the host; ``state`` is the LinkState or None."""
         return []
 
+    def changes_in_place(self, key, wanted, actual):
+        """Whether option ``key`` can go from ``actual`` to ``wanted`` on a live link.
+
+        Override when only some transitions need a recreate (a macvlan's mode can
+        change, except to or from passthru).
+        """
+        return self.options[key].in_place
+
     def stages(self, changes, state):
         """Split one set of in-place changes into ordered netlink requests."""
         return [changes]
@@ -193,7 +201,7 @@ class LinkFacet(Facet):
         changes = self.differences(current)
         self._recreate_reasons = [key for key in changes
                                   if key in self.link_kind.options
-                                  and not self.link_kind.options[key].in_place]
+                                  and not self.link_kind.changes_in_place(key, *changes[key])]
         if self._recreate_reasons:
             return self._recreate_ops(net, current)
         operations = []

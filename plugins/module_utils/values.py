@@ -41,8 +41,13 @@ class Codec:
         if self.minimum is not None and value < self.minimum or \
                 self.maximum is not None and value > self.maximum:
             return '%s must be between %s and %s%s, got %s' % (
-                name, self.minimum, self.maximum, self.unit, value)
+                name, number(self.minimum), number(self.maximum), self.unit, number(value))
         return None
+
+
+def number(value):
+    """1.0 -> '1', 1.25 -> '1.25': how people write numbers in messages."""
+    return '%g' % value if isinstance(value, float) else str(value)
 
 
 class Flag(Codec):

@@ -11,14 +11,18 @@ __metaclass__ = type
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bond import BondKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import VlanKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind
 
 KINDS = dict((kind.kind, kind) for kind in (
     BondKind(),
     BridgeKind(),
+    MacvlanKind(), MacvlanKind(tap=True),
     TapKind(),
+    TeamKind(),
     VlanKind(),
     VxlanKind(),
 ))

@@ -9,7 +9,7 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Centiseconds, Codec, Flag
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Centiseconds, Codec, Flag, number
 
 # With STP on, the kernel (and 802.1D) accept only these forward delays.
 STP_FORWARD_DELAY = (2, 30)
@@ -45,7 +45,7 @@ class BridgeKind(LinkKind):
         if low <= delay <= high:
             return []
         return ['forward_delay %s needs stp: false; with %s the kernel accepts %s to %s seconds'
-                % (delay, why, low, high)]
+                % (number(delay), why, low, high)]
 
     def stages(self, changes, state):
         """STP off must precede a forward delay below 2 s; STP on must follow new timers.

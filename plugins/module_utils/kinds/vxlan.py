@@ -99,10 +99,20 @@ class VxlanKind(LinkKind):
 
 
 class VxlanLinkFacet(LinkFacet):
-    """A VXLAN link whose MTU defaults to the underlay's MTU minus the VXLAN overhead."""
+    """A VXLAN link whose MTU defaults to the underlay's MTU minus the VXLAN overhead.
+
+    ``drop_remote``: a list of flooding peers replaces the single default destination,
+    so a ``remote`` the link still has is cleared.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.drop_remote = kwargs.pop('drop_remote', False)
+        super(VxlanLinkFacet, self).__init__(*args, **kwargs)
 
     def check(self, net, current):
         problems = super(VxlanLinkFacet, self).check(net, current)
+        if self.drop_remote and current is not None and current.get('remote'):
+            self.wanted['remote'] = NO_ADDRESS
         dev_name = self.wanted.get('dev')
         underlay = net.link(dev_name) if dev_name and self.state == 'present' else None
         if underlay is None or problems:

@@ -1,0 +1,365 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: team_iface
+short_description: Manage a team device, its teamd runner and ports, optionally as a bridge port
+version_added: 0.1.0
+description:
+  - Creates, changes or removes a team device (netlink, pyroute2) and the C(teamd) daemon
+    that runs it, idempotently.
+  - The device is made over netlink and C(teamd) takes it over (C(teamd -d -o -N)), so
+    restarting C(teamd) keeps the device, its MAC and its bridge membership.
+  - Idempotence compares the running C(teamd) config (C(teamdctl NAME config dump actual))
+    with the request. Only the values given are compared; C(teamd) fills in its defaults.
+  - Ports are added and removed live with C(teamdctl). A change of the runner, its
+    options or the link watch restarts C(teamd) (it cannot change them live); the ports
+    leave and rejoin, and the result says RV(recreated=true).
+  - Every problem in the request is reported at once, before anything is touched.
+  - Refuses, as a bridge port, the runners that break VMs on that bridge unless the
+    switch aggregates the members (see O(switch_configured)).
+author:
+  - kvmnet.hostnet contributors
+requirements:
+  - pyroute2 on the target
+  - C(teamd) and C(teamdctl) on the target (package libteam-utils on Debian/Ubuntu,
+    teamd on RHEL/Fedora/SUSE)
+  - the kernel module C(team) and the C(team_mode_*) module of the runner
+extends_documentation_fragment:
+  - kvmnet.hostnet.link
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: linux
+options:
+  mac:
+    description:
+      - MAC address of the team. Without it the team takes its first port's MAC.
+    type: str
+  runner:
+    description:
+      - The C(teamd) runner. V(activebackup) needs no switch configuration; V(lacp)
+        needs an LACP group on the switch; the others need static aggregation on the
+        switch when the team is a bridge port.
+    type: str
+    choices: [roundrobin, activebackup, loadbalance, lacp, broadcast, random]
+    default: activebackup
+  hwaddr_policy:
+    description:
+      - V(activebackup) only. V(same_all) gives every port the team's MAC,
+        V(by_active) gives the team the active port's MAC, V(only_active) gives only the
+        active port the team's MAC.
+    type: str
+    choices: [same_all, by_active, only_active]
+  tx_hash:
+    description: V(loadbalance) and V(lacp) only. Packet fields hashed to choose a port.
+    type: list
+    elements: str
+    choices: [eth, vlan, ipv4, ipv6, ip, l3, tcp, udp, sctp, l4]
+  tx_balancer:
+    description: V(loadbalance) and V(lacp) only. The C(basic) transmit balancer.
+    type: dict
+    suboptions:
+      balancing_interval:
+        description: Rebalancing period in tenths of a second.
+        type: int
+  lacp:
+    description: V(lacp) only. LACP runner options.
+    type: dict
+    suboptions:
+      active:
+        description: Send LACPDUs actively (otherwise only in answer).
+        type: bool
+      fast_rate:
+        description: Ask the partner for LACPDUs every second instead of every 30.
+        type: bool
+      sys_prio:
+        description: System priority, 0 to 65535.
+        type: int
+      min_ports:
+        description: Fewest ports that must be up for the aggregate to be up, 1 to 1024.
+        type: int
+      agg_select_policy:
+        description: How the aggregator is chosen.
+        type: str
+        choices: [lacp_prio, lacp_prio_stable, bandwidth, count, port_config]
+  link_watch:
+    description:
+      - How port link state is watched (C(teamd) defaults to V(ethtool)).
+      - Values are milliseconds, except C(missed_max) (a count).
+    type: dict
+    suboptions:
+      name:
+        description: The link watcher.
+        type: str
+        required: true
+        choices: [ethtool, arp_ping, nsna_ping]
+      delay_up:
+        description: V(ethtool) only. Wait this long before a link counts as up.
+        type: int
+      delay_down:
+        description: V(ethtool) only. Wait this long before a link counts as down.
+        type: int
+      interval:
+        description: V(arp_ping)/V(nsna_ping). Time between probes.
+        type: int
+      init_wait:
+        description: V(arp_ping)/V(nsna_ping). Delay before the first probe.
+        type: int
+      missed_max:
+        description: V(arp_ping)/V(nsna_ping). Missed replies before the link counts as down.
+        type: int
+      source_host:
+        description: V(arp_ping) only. IPv4 source address of the ARP probes.
+        type: str
+      target_host:
+        description: V(arp_ping) (IPv4) or V(nsna_ping) (IPv6). Address to probe; required for them.
+        type: str
+      validate_active:
+        description: V(arp_ping) only. Check that replies arrive on active ports.
+        type: bool
+      validate_inactive:
+        description: V(arp_ping) only. Check that replies arrive on inactive ports.
+        type: bool
+      send_always:
+        description: V(arp_ping) only. Probe from inactive ports too.
+        type: bool
+  ports:
+    description:
+      - The exact set of team ports, each a name or a dict with C(name) and optional
+        C(prio) (higher wins the active role in V(activebackup)) and C(sticky) (an active
+        port stays active when a higher C(prio) port comes back).
+      - Ports not listed are removed from the team (released and left down, never deleted).
+      - A port that belongs to another team, bond or bridge is an error, never moved.
+      - Ports are set down before they join (the kernel requires it); C(teamd) brings
+        them up.
+    type: list
+    elements: raw
+    default: []
+  bridge:
+    description:
+      - Attach the team to this existing Linux bridge as a port, with optional port
+        options C(hairpin), C(learning), C(unicast_flood), C(cost) (1-65535),
+        C(priority) (0-63), C(isolated). Options left out are not changed.
+      - When omitted, bridge membership is left as it is.
+    type: dict
+    suboptions:
+      name:
+        description: Name of the bridge; it must exist.
+        type: str
+        required: true
+      hairpin:
+        description: Send frames back out of the port they came in on.
+        type: bool
+      learning:
+        description: Learn source MACs on this port.
+        type: bool
+      unicast_flood:
+        description: Flood unknown unicast to this port.
+        type: bool
+      cost:
+        description: STP path cost, 1 to 65535.
+        type: int
+      priority:
+        description: STP port priority, 0 to 63.
+        type: int
+      isolated:
+        description: Isolated ports talk only to non-isolated ports.
+        type: bool
+  switch_configured:
+    description:
+      - Says that the switch aggregates the team's ports (static aggregation for
+        V(roundrobin), V(loadbalance), V(broadcast), V(random)).
+      - Without it those runners are refused with O(bridge), because the switch floods
+        a VM's broadcast, sent out of one member, back in on the other; the bridge then
+        learns the VM's MAC on the team port and the VM loses its network.
+        V(activebackup) and V(lacp) are always accepted.
+    type: bool
+    default: false
+notes:
+  - C(teamd) is started as a daemon and is not made persistent across reboots; use
+    NetworkManager or the distribution's network scripts for boot-time configuration.
+  - C(teamd) keeps its pid file and control socket in C(/var/run/teamd/NAME.*) for every
+    network namespace, so a team name must be unique on the host.
+  - With O(state=absent) C(teamd) is stopped and the team removed; its ports are
+    released (left down), never deleted.
+seealso:
+  - module: kvmnet.hostnet.linux_bridge
+'''
+
+EXAMPLES = r'''
+- name: Active-backup uplink for the VM bridge (no switch change needed)
+  kvmnet.hostnet.team_iface:
+    name: team0
+    runner: activebackup
+    link_watch:
+      name: ethtool
+      delay_up: 2000
+    ports:
+      - name: eno1
+        prio: 100
+        sticky: true
+      - eno2
+    bridge:
+      name: br-vm
+
+- name: LACP with the switch ports in an LACP group
+  kvmnet.hostnet.team_iface:
+    name: team1
+    runner: lacp
+    tx_hash: [eth, ipv4, ipv6]
+    lacp:
+      active: true
+      fast_rate: true
+    ports: [eno3, eno4]
+
+- name: Round-robin under a bridge, the switch aggregates both ports statically
+  kvmnet.hostnet.team_iface:
+    name: team2
+    runner: roundrobin
+    ports: [eno5, eno6]
+    bridge:
+      name: br-vm2
+    switch_configured: true
+
+- name: Remove a team (teamd stops, its ports are released)
+  kvmnet.hostnet.team_iface:
+    name: team0
+    state: absent
+'''
+
+RETURN = r'''
+interface:
+  description: The team after the run (predicted in check mode), null when absent.
+  returned: always
+  type: dict
+  sample:
+    name: team0
+    kind: team
+    ifindex: 9
+    mtu: 1500
+    mac: "52:54:00:00:00:01"
+    up: true
+    running: true
+    pid: 1234
+    runner: activebackup
+    runner_options: {hwaddr_policy: same_all}
+    link_watch: {name: ethtool, delay_up: 2000}
+    ports:
+      eno1: {prio: 100, sticky: true}
+      eno2: {}
+    active_port: eno1
+    bridge: {master: br-vm, up: true, learning: true}
+plan:
+  description: The operations applied (or that would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create team team0", "start teamd for team0 (runner activebackup, ports eno1, eno2)",
+           "attach team0 to bridge br-vm", "bring team0 up"]
+recreated:
+  description: Whether teamd was restarted (a change of runner, runner options or link watch).
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
+    BRIDGE_ATTACHMENT_OPTION, link_argument_spec, run_module)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.teamd import (
+    Teamd, build_config, parse_ports)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import normalize_mac
+
+KIND = TeamKind()
+
+
+def build_facets(params):
+    name = params['name']
+    if params['state'] == 'absent':
+        return [Teamd(name, state='absent'), LinkFacet(KIND, name, state='absent', title='team')]
+    ports, problems = parse_ports(params['ports'])
+    config = build_config(runner=params['runner'], hwaddr_policy=params['hwaddr_policy'],
+                          tx_hash=params['tx_hash'], tx_balancer=params['tx_balancer'],
+                          lacp=params['lacp'], link_watch=params['link_watch'], ports=ports)
+    bridge = params['bridge']
+    facets = [
+        LinkFacet(KIND, name, mtu=params['mtu'], mac=params['mac'], up=params['up'], title='team'),
+        Teamd(name, config, mac=normalize_mac(params['mac']), problems=problems,
+              bridge=bridge['name'] if bridge else None,
+              switch_configured=params['switch_configured']),
+    ]
+    if bridge:
+        attachment = dict(bridge)
+        # Teamd.validate already judged the requested runner; the BridgePorts check
+        # would judge the one running now, which this run may replace.
+        facets.append(BridgePorts(attachment.pop('name'), [PortSpec(name, **attachment)],
+                                  title='bridge', created_here=[name], switch_configured=True))
+    return facets
+
+
+def summarize(after):
+    team = after.get('team')
+    if team is None:
+        return None
+    interface = dict(team)
+    interface.update(after.get('teamd') or {'running': False})
+    if 'bridge' in after:
+        interface['bridge'] = after['bridge'].get(team['name'])
+    return interface
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=link_argument_spec(
+            runner=dict(type='str', default='activebackup',
+                        choices=['roundrobin', 'activebackup', 'loadbalance', 'lacp', 'broadcast',
+                                 'random']),
+            hwaddr_policy=dict(type='str', choices=['same_all', 'by_active', 'only_active']),
+            tx_hash=dict(type='list', elements='str',
+                         choices=['eth', 'vlan', 'ipv4', 'ipv6', 'ip', 'l3', 'tcp', 'udp', 'sctp', 'l4']),
+            tx_balancer=dict(type='dict', options=dict(balancing_interval=dict(type='int'))),
+            lacp=dict(type='dict', options=dict(
+                active=dict(type='bool'),
+                fast_rate=dict(type='bool'),
+                sys_prio=dict(type='int'),
+                min_ports=dict(type='int'),
+                agg_select_policy=dict(type='str', choices=['lacp_prio', 'lacp_prio_stable', 'bandwidth',
+                                                            'count', 'port_config']),
+            )),
+            link_watch=dict(type='dict', options=dict(
+                name=dict(type='str', required=True, choices=['ethtool', 'arp_ping', 'nsna_ping']),
+                delay_up=dict(type='int'),
+                delay_down=dict(type='int'),
+                interval=dict(type='int'),
+                init_wait=dict(type='int'),
+                missed_max=dict(type='int'),
+                source_host=dict(type='str'),
+                target_host=dict(type='str'),
+                validate_active=dict(type='bool'),
+                validate_inactive=dict(type='bool'),
+                send_always=dict(type='bool'),
+            )),
+            ports=dict(type='list', elements='raw', default=[]),
+            bridge=BRIDGE_ATTACHMENT_OPTION,
+            switch_configured=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, build_facets, summarize)
+
+
+if __name__ == '__main__':
+    main()
