@@ -20,10 +20,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def collections_path(base):
     """A collections tree where kvmnet.hostnet resolves to this checkout."""
     link = os.path.join(base, 'ansible_collections', 'kvmnet', 'hostnet')
-    if not os.path.islink(link):
+    if not os.path.lexists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
         os.symlink(REPO, link)
     return base
+
+
+# Unit tests import ansible_collections.kvmnet.hostnet straight from this checkout.
+_LOCAL_COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
+collections_path(_LOCAL_COLLECTIONS)
+if _LOCAL_COLLECTIONS not in sys.path:
+    sys.path.insert(0, _LOCAL_COLLECTIONS)
 
 
 @pytest.fixture(scope='session')

@@ -1,0 +1,102 @@
+"""The reconcile loop's guarantees, with in-memory facets (no kernel involved)."""
+
+import pytest
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils import engine
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import InvalidRequest, NotApplied
+
+
+class FakeSession:
+    def __init__(self, netns=None):
+        self.netns = netns
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class Recorder(engine.Facet):
+    """A facet over a dict: plans one operation per differing key."""
+
+    def __init__(self, store, wanted, title='thing', fail_on=None, problems=()):
+        self.store, self.wanted, self.title = store, wanted, title
+        self.fail_on, self.problems = fail_on, list(problems)
+
+    def validate(self):
+        return list(self.problems)
+
+    def read(self, net):
+        return dict(self.store)
+
+    def plan(self, net, current):
+        operations = []
+        for key, value in sorted(self.wanted.items()):
+            if current.get(key) != value:
+                operations.append(engine.Operation(engine.PHASE_SET, 'set %s' % key,
+                                                   self._setter(key, value),
+                                                   self._setter(key, current.get(key))))
+        return operations
+
+    def _setter(self, key, value):
+        def do(net):
+            if key == self.fail_on and value == self.wanted[key]:
+                raise NotApplied('kernel said no to %s' % key)
+            self.store[key] = value
+        return do
+
+    def mismatches(self, actual):
+        return ['%s differs' % k for k, v in self.wanted.items() if actual.get(k) != v]
+
+
+def run(facets, check_mode=False):
+    return engine.reconcile(facets, check_mode=check_mode, session_factory=FakeSession)
+
+
+def test_no_difference_means_no_change():
+    store = {'a': 1}
+    outcome = run([Recorder(store, {'a': 1})])
+    assert outcome.changed is False and outcome.plan == []
+
+
+def test_check_mode_plans_but_does_not_apply():
+    store = {'a': 1}
+    outcome = run([Recorder(store, {'a': 2})], check_mode=True)
+    assert outcome.changed and outcome.plan == ['set a'] and store == {'a': 1}
+
+
+def test_all_validation_problems_are_reported_at_once_before_reading():
+    with pytest.raises(InvalidRequest) as raised:
+        run([Recorder({}, {}, problems=['one']), Recorder({}, {}, problems=['two'])])
+    assert raised.value.problems == ['one', 'two']
+
+
+def test_a_failure_rolls_back_what_this_run_did():
+    store = {'a': 1, 'b': 1}
+    with pytest.raises(NotApplied) as raised:
+        run([Recorder(store, {'a': 2, 'b': 2}, fail_on='b')])
+    assert 'every change of this run was rolled back' in str(raised.value)
+    assert store == {'a': 1, 'b': 1}
+
+
+def test_operations_run_in_phase_order_across_facets():
+    order = []
+    first = engine.Operation(engine.PHASE_ADDRESS, 'address', lambda net: order.append('address'))
+    second = engine.Operation(engine.PHASE_CREATE, 'create', lambda net: order.append('create'))
+
+    class Fixed(engine.Facet):
+        def __init__(self, op, title):
+            self.op, self.title = op, title
+
+        def plan(self, net, current):
+            return [self.op]
+
+    run([Fixed(first, 'a'), Fixed(second, 'b')])
+    assert order == ['create', 'address']
+
+
+def test_an_undo_that_fails_is_reported_not_hidden():
+    journal = engine.Journal(net=None)
+    journal.apply([engine.Operation(1, 'irreversible', lambda net: None)])
+    assert journal.rollback() == ['irreversible']
