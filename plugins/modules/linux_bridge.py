@@ -36,8 +36,8 @@ options:
     description:
       - MAC address of the bridge. Setting it pins it.
       - When omitted and O(ports) or O(takeover_from) are given, the bridge keeps a
-        stable MAC instead of following the lowest port MAC: a new bridge takes its first
-        port's MAC (the O(takeover_from) NIC's when given), an existing one keeps its own.
+        stable MAC instead of following the lowest port MAC. A new bridge takes its first
+        port's MAC (the O(takeover_from) NIC's when given); an existing one keeps its own.
     type: str
   stp:
     description: Enable the spanning tree protocol.
