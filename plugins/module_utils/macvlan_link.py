@@ -66,6 +66,9 @@ class MacvlanLink(LinkFacet):
     # ---- validation -------------------------------------------------------------
     def validate(self):
         problems = super(MacvlanLink, self).validate()
+        if self.state == 'present':
+            # The base skips cross-option checks after a bad value; these stand alone.
+            problems.extend(p for p in self.link_kind.validate(self.wanted) if p not in problems)
         if self.state == 'present' and self.mac is not None and self.wanted.get('mode') == 'passthru':
             problems.append('mac cannot be set with mode passthru: the endpoint takes the MAC of '
                             'its parent, and setting it would change the parent\'s MAC; '
