@@ -268,3 +268,26 @@ def test_bad_input_fails_with_message_and_touches_nothing(lab, play):
     failed_with(results[6], "source_macs[0] 'not-a-mac' is not a MAC address")
     failed_with(results[7], '3 problems')
     assert (snapshot(lab.host), snapshot(lab.ns_a), snapshot(lab.ns_b)) == before
+
+
+def test_same_namespace_default_mode_mac_and_parent_change(lab, play):
+    """Without target_netns the link lives beside its parent; mode defaults to bridge."""
+    veth(lab.host, 'up1', lab.switch, 'swp3')
+    mac = '02:00:00:00:0a:01'
+    task = {M: dict(name='mvl', netns=lab.host, parent='up0', mac=mac, mtu=1400)}
+    moved = {M: dict(name='mvl', netns=lab.host, parent='up1', mac=mac, mtu=1400)}
+    results = play(task, task, moved, moved,
+                   {M: dict(name='mvt', netns=lab.host, parent='up0', mode='vepa', tap=True)},
+                   {M: dict(name='mvt', netns=lab.host, parent='up0', mode='vepa')})
+    for result in results[:5]:
+        ok(result)
+    assert results[0]['changed'] and not results[1]['changed'], results[1]['plan']
+    assert results[2]['recreated'] and not results[3]['changed'], results[3]['plan']
+    entry, data = macvlan_data(lab.host, 'mvl')
+    assert data['mode'] == 'bridge', 'mode must default to bridge, not the kernel vepa'
+    assert entry['address'] == mac and entry['mtu'] == 1400 and 'UP' in entry['flags']
+    assert entry['link'] == 'up1' and 'link_netnsid' not in entry
+    tap = link(lab.host, 'mvt')
+    assert results[4]['interface']['tap_device'] == '/dev/tap%d' % tap['ifindex']
+    failed_with(results[5], 'mvt exists but is a macvtap link, not a macvlan')
+    assert link(lab.host, 'mvt')['linkinfo']['info_kind'] == 'macvtap'
