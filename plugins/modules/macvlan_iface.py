@@ -112,9 +112,11 @@ notes:
     back after the change, so one that did not take fails the run.
   - O(nopromisc) rewrites IFLA_MACVLAN_FLAGS, so a MACVLAN_FLAG_NODST set by other tools
     is cleared when O(nopromisc) changes.
-  - Before creating a passthru endpoint, the module looks for other macvlans on the
-    parent in O(netns) (or the host) and in O(target_netns). Ones moved to a third
-    namespace are invisible there; the kernel then refuses and the run is rolled back.
+  - Before creating an endpoint, the module looks for the parent's other macvlans and
+    macvtaps in the host and in every named namespace (C(ip netns list)), to refuse
+    passthru on a shared parent, or a second endpoint on a passthru parent. Ones in
+    unnamed namespaces (containers) are not seen; the kernel then refuses and the run is
+    rolled back.
 seealso:
   - module: kvmnet.hostnet.linux_bridge
 '''
@@ -176,11 +178,24 @@ interface:
     nopromisc: false
     netns: tenant1
     source_macs: []
-interface.tap_device:
-  description: The character device of a macvtap (C(/dev/tapN), N is the ifindex).
-  returned: when O(tap=true) and the link exists
-  type: str
-  sample: /dev/tap12
+  contains:
+    parent:
+      description:
+        - The parent's name, or C(ifindex N in another namespace (netnsid M)) when the
+          parent is not in O(netns) (or the host).
+      type: str
+    netns:
+      description: The namespace the link lives in (null for the host).
+      type: str
+    source_macs:
+      description: The source-MAC list, sorted; only when O(source_macs) was given.
+      type: list
+      elements: str
+    tap_device:
+      description: The character device of a macvtap (C(/dev/tapN), N is the ifindex).
+      returned: when O(tap=true) and the link exists
+      type: str
+      sample: /dev/tap12
 plan:
   description: The operations applied (or that would be, in check mode), in order.
   returned: always
