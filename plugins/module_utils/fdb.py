@@ -30,6 +30,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import mac_p
 
 ALL_ZEROS = '00:00:00:00:00:00'
 NTF_SELF = 0x02
+NUD_NOARP = 0x40
 NUD_PERMANENT = 0x80
 
 
@@ -149,7 +150,17 @@ class VxlanFdb(Facet):
         have = set() if starts_empty else self.have
         have = set(pair for pair in have if self._managed(pair))
         wanted = self._wanted()
-        adds = [self._add_op(pair) for pair in sorted(wanted - have, key=_pair_key)]
+        adds, dels = [], []
+        # A unicast MAC has one destination and the kernel ignores an append to it:
+        # a moved MAC is replaced in one step, never deleted and added.
+        have_unicast = dict((mac, dst) for mac, dst in have if mac != ALL_ZEROS)
+        for pair in sorted(wanted - have, key=_pair_key):
+            previous = have_unicast.get(pair[0])
+            if pair[0] != ALL_ZEROS and previous is not None:
+                adds.append(self._move_op(pair, previous))
+                have.discard((pair[0], previous))
+            else:
+                adds.append(self._add_op(pair))
         # Adds first: a peer that moves never leaves a gap in flooding.
         dels = [self._del_op(pair) for pair in sorted(have - wanted, key=_pair_key)]
         return adds + dels
@@ -180,8 +191,9 @@ class VxlanFdb(Facet):
 
         def do(net):
             net.call('%s FDB entry %s dst %s on %s' % (
-                'adding' if verb == 'append' else 'removing', mac, dst, self.name),
-                'fdb', verb, ifindex=net.index(self.name), lladdr=mac, dst=dst)
+                'removing' if verb == 'del' else 'adding', mac, dst, self.name),
+                'fdb', verb, ifindex=net.index(self.name), lladdr=mac, dst=dst,
+                state=NUD_PERMANENT | NUD_NOARP, flags=NTF_SELF)
         return do
 
     def _describe(self, pair):
@@ -190,10 +202,21 @@ class VxlanFdb(Facet):
             return 'flood to peer %s' % dst
         return 'entry %s dst %s' % (mac, dst)
 
+    @staticmethod
+    def _adding_verb(pair):
+        # Flooding peers are several destinations of one all-zero entry: append.
+        return 'append' if pair[0] == ALL_ZEROS else 'replace'
+
     def _add_op(self, pair):
         return Operation(PHASE_FDB, 'add %s on %s' % (self._describe(pair), self.name),
-                         self._request('append', pair), self._request('del', pair))
+                         self._request(self._adding_verb(pair), pair), self._request('del', pair))
+
+    def _move_op(self, pair, previous):
+        mac, dst = pair
+        return Operation(PHASE_FDB, 'move entry %s on %s dst %s -> %s' % (mac, self.name, previous, dst),
+                         self._request('replace', pair), self._request('replace', (mac, previous)))
 
     def _del_op(self, pair):
         return Operation(PHASE_FDB, 'remove %s from %s' % (self._describe(pair), self.name),
-                         self._request('del', pair), self._request('append', pair))
+                         self._request('del', pair),
+                         self._request(self._adding_verb(pair), pair))
