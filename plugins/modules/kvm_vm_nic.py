@@ -247,7 +247,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import
     BridgePorts, PortSpec, PORT_OPTION_SPEC)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind, TapLink
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import link_argument_spec, run_module
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import normalize_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import ifname_problem, normalize_mac
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.vm_nic import (
     NicRequest, guest_mac, host_side_mac, libvirt_interface_xml, nic_name)
 
@@ -302,7 +302,8 @@ def build_facets(params):
     facets = [request, TapLink(TAP, name, options=options, mtu=params['mtu'],
                                mac=host_side_mac(guest) if guest else None, up=params['up'],
                                title='tap', mtu_from=bridge)]
-    if bridge:
+    # An invalid name is reported once, by the tap facet.
+    if bridge and not ifname_problem('name', name):
         facets.append(BridgePorts(bridge, [PortSpec.parse(dict(port_options, name=name))], title='bridge',
                                   created_here=[name], bring_up=params['up']))
     return facets
