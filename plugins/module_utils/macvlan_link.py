@@ -124,7 +124,8 @@ class MacvlanLink(LinkFacet):
         finally:
             os.close(handle)
         nsid = reply.get('nsid') if reply else None
-        return nsid if nsid is not None and nsid >= 0 else -1
+        # NETNSA_NSID is an s32 that pyroute2 decodes unsigned: 4294967295 means none.
+        return nsid if nsid is not None and 0 <= nsid < 2 ** 31 else -1
 
     # ---- checks against the host -----------------------------------------------------
     def check(self, net, current):
