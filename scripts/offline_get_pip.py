@@ -5,13 +5,16 @@ closed CI network cannot reach. This does the same job with the interpreter's ow
 ensurepip, then lets pip install the exact versions ansible-test asks for.
 """
 import ensurepip
-import importlib
-import runpy
+import os
+import subprocess
 import sys
 
 GET_PIP_ONLY = ('--no-setuptools', '--no-wheel')
 
+# ensurepip points PIP_CONFIG_FILE at /dev/null; pip must then read the system's
+# configuration again (index mirror, CA bundle), so it runs with the saved environment.
+environment = dict(os.environ)
 ensurepip.bootstrap()
-importlib.invalidate_caches()
-sys.argv = ['pip', 'install'] + [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
-runpy.run_module('pip', run_name='__main__', alter_sys=True)
+sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] +
+                         [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY],
+                         env=environment))

@@ -196,8 +196,8 @@ class Addresses(Facet):
 
     def _move_route_op(self, route):
         attrs = dict(route['attrs'])
-        destination = '%s/%s' % (attrs.get('RTA_DST') or ('::' if route['family'] == socket.AF_INET6
-                                                           else '0.0.0.0'), route['dst_len'])
+        unspecified = '::' if route['family'] == socket.AF_INET6 else '0.0.0.0'
+        destination = '%s/%s' % (attrs.get('RTA_DST') or unspecified, route['dst_len'])
         base = dict(dst=destination, family=route['family'], table=route['table'],
                     proto=route['proto'], scope=route['scope'], type=route['type'])
         for nla, keyword in (('RTA_GATEWAY', 'gateway'), ('RTA_PRIORITY', 'priority'),

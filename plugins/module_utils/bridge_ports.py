@@ -238,4 +238,3 @@ class BridgePorts(Facet):
             return do
 
         return Operation(PHASE_UP, 'bring port %s up' % name, setter('up'), setter('down'))
-

@@ -366,4 +366,3 @@ def _describe(values):
     if not values:
         return ''
     return ' (%s)' % ', '.join('%s=%s' % (key, value) for key, value in values.items())
-
