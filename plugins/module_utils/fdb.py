@@ -54,6 +54,7 @@ class VxlanFdb(Facet):
         self.link = link
         self.remotes = None if remotes is None else [str(peer) for peer in remotes]
         self.entries = None if entries is None else [dict(entry) for entry in entries]
+        self._index = None
 
     # ---- validation -----------------------------------------------------------
     def validate(self):
@@ -147,6 +148,7 @@ class VxlanFdb(Facet):
     def plan(self, net, current):
         # A link created or recreated by this run starts with an empty table.
         starts_empty = current is None or self.link.recreated
+        self._index = None
         have = set() if starts_empty else self.have
         have = set(pair for pair in have if self._managed(pair))
         wanted = self._wanted()
@@ -186,13 +188,20 @@ class VxlanFdb(Facet):
         return found
 
     # ---- operations -------------------------------------------------------------
+    def _ifindex(self, net):
+        # Looked up once per apply: FDB operations run after any (re)creation of the
+        # link, and a lookup per entry doubles the time for long peer lists.
+        if self._index is None:
+            self._index = net.index(self.name)
+        return self._index
+
     def _request(self, verb, pair):
         mac, dst = pair
 
         def do(net):
             net.call('%s FDB entry %s dst %s on %s' % (
                 'removing' if verb == 'del' else 'adding', mac, dst, self.name),
-                'fdb', verb, ifindex=net.index(self.name), lladdr=mac, dst=dst,
+                'fdb', verb, ifindex=self._ifindex(net), lladdr=mac, dst=dst,
                 state=NUD_PERMANENT | NUD_NOARP, flags=NTF_SELF)
         return do
 

@@ -87,8 +87,9 @@ options:
         copied to, one all-zero FDB entry (C(00:00:00:00:00:00 dst PEER)) each.
       - Entries for peers not listed are removed on every run; V([]) removes them all.
         When omitted, the all-zero entries are left alone.
-      - Mutually exclusive with O(remote) and O(group). A link that had a O(remote) loses
-        it, because the list replaces it.
+      - Mutually exclusive with O(remote) and O(group). The list replaces the link's
+        default destination, so a O(remote) or O(group) the link still has from an
+        earlier run is cleared.
     type: list
     elements: str
   fdb:

@@ -101,8 +101,8 @@ class VxlanKind(LinkKind):
 class VxlanLinkFacet(LinkFacet):
     """A VXLAN link whose MTU defaults to the underlay's MTU minus the VXLAN overhead.
 
-    ``drop_remote``: a list of flooding peers replaces the single default destination,
-    so a ``remote`` the link still has is cleared.
+    ``drop_remote``: a list of flooding peers replaces the default destination, so a
+    ``remote`` or ``group`` the link still has is cleared.
     """
 
     def __init__(self, *args, **kwargs):
@@ -111,8 +111,10 @@ class VxlanLinkFacet(LinkFacet):
 
     def check(self, net, current):
         problems = super(VxlanLinkFacet, self).check(net, current)
-        if self.drop_remote and current is not None and current.get('remote'):
-            self.wanted['remote'] = NO_ADDRESS
+        if self.drop_remote and current is not None:
+            for key in ('remote', 'group'):
+                if current.get(key):
+                    self.wanted[key] = NO_ADDRESS
         dev_name = self.wanted.get('dev')
         underlay = net.link(dev_name) if dev_name and self.state == 'present' else None
         if underlay is None or problems:
