@@ -14,7 +14,6 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import VlanKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind
 
@@ -23,7 +22,6 @@ KINDS = dict((kind.kind, kind) for kind in (
     BridgeKind(),
     MacvlanKind(), MacvlanKind(tap=True),
     TapKind(),
-    TeamKind(),
     TeamKind(),
     VlanKind(),
     VxlanKind(),
