@@ -18,7 +18,7 @@ description:
     O(bridge). O(type=macvtap) makes a macvtap on O(parent).
   - The device name and guest MAC derive from O(vm) and O(index), the same on every run and
     every host, so a VM is always found by its MAC (never by a C(vnetN) number).
-  - A run against a tap that a running VM holds never recreates it: changes that would
+  - A run against a tap that a running VM holds never recreates it. Changes that would
     need a recreate (O(owner), O(group), O(multi_queue)) are refused with a message while
     it is in use; MTU, MAC, bridge and port options change in place. Nothing else disturbs
     the VM (same ifindex, carrier stays up).
@@ -68,7 +68,7 @@ options:
       - Default C(52:54:00:xx:xx:xx) where C(xx:xx:xx) are the first three bytes of the
         SHA-1 of O(vm), a NUL byte and O(index).
       - For a tap, the tap device itself gets this MAC with its first byte set to C(fe)
-        (as libvirt does): the host side never equals the guest's, and a bridge that follows
+        (as libvirt does), so the host side never equals the guest's, and a bridge that follows
         its lowest port MAC never takes a tap's. So a guest MAC starting with C(fe) is refused.
       - For a macvtap, the device has the guest MAC itself.
     type: str
@@ -245,13 +245,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import (
     BridgePorts, PortSpec, PORT_OPTION_SPEC)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind, TapLink
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_link import MacvlanLink
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import link_argument_spec, run_module
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import ifname_problem, normalize_mac
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.vm_nic import (
     NicRequest, guest_mac, host_side_mac, libvirt_interface_xml, nic_name)
 
 TAP = TapKind()
+MACVTAP = MacvlanKind(tap=True)
 TAP_ONLY = ('bridge', 'port_options', 'owner', 'group', 'multi_queue', 'vnet_hdr')
 
 
@@ -310,10 +313,7 @@ def build_facets(params):
 
 
 def _macvtap_facets(params, name, mac):
-    # Imported here: the macvtap kind lives with macvlan, and a tap-only host needs none of it.
-    from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
-    from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_link import MacvlanLink
-    kind = MacvlanKind(tap=True)
+    kind = MACVTAP
     if params['state'] == 'absent':
         return [MacvlanLink(kind, name, state='absent', origin=params['netns'], title='tap')]
     return [MacvlanLink(kind, name, options=dict(parent=params['parent'], mode=params['mode']),

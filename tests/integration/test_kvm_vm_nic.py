@@ -9,6 +9,7 @@ import grp
 import os
 import pwd
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -223,18 +224,21 @@ def test_owner_change_recreates_an_idle_tap_and_keeps_the_port(play, netns):
     assert entry['address'] == 'fe' + first['mac'][2:]
 
 
-def continuous_ping(ns, address, seconds):
-    count = int(seconds / 0.2)
-    return subprocess.Popen(['ip', 'netns', 'exec', ns, 'ping', '-n', '-i', '0.2', '-W', '1',
-                             '-c', str(count), address],
+def continuous_ping(ns, address):
+    """A ping every 0.2 s until ``ping_losses`` stops it."""
+    return subprocess.Popen(['ip', 'netns', 'exec', ns, 'ping', '-n', '-i', '0.2', '-W', '1', address],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def ping_losses(proc):
-    out = proc.communicate(timeout=60)[0]
+    time.sleep(1)  # let the last echo come back before stopping
+    proc.send_signal(signal.SIGINT)  # ping prints its statistics on SIGINT
+    out = proc.communicate(timeout=30)[0]
     found = re.search(r'(\d+) packets transmitted, (\d+) received', out)
     assert found, out
-    return int(found.group(1)) - int(found.group(2)), out
+    sent, received = int(found.group(1)), int(found.group(2))
+    assert sent >= 10, out
+    return sent - received, out
 
 
 def test_guest_on_the_tap_talks_across_the_bridge_and_reruns_do_not_disturb_it(play, netns, tmp_path):
@@ -255,7 +259,7 @@ def test_guest_on_the_tap_talks_across_the_bridge_and_reruns_do_not_disturb_it(p
         held = tap_details(ns, created['name'])
         assert 'LOWER_UP' in held['flags']
 
-        pinger = continuous_ping(peer, GUEST_IP, 6)
+        pinger = continuous_ping(peer, GUEST_IP)
         time.sleep(1)
         rerun = play.one(MODULE, **args)
         refused = play.one(MODULE, **dict(args, owner='root'))
@@ -271,3 +275,19 @@ def test_guest_on_the_tap_talks_across_the_bridge_and_reruns_do_not_disturb_it(p
         assert after['ifindex'] == held['ifindex'] and 'LOWER_UP' in after['flags']
         assert guest.running()
         assert ping(peer, GUEST_IP, count=2, timeout=3)
+
+
+def test_macvtap_on_a_parent(play, netns):
+    ns = netns('vn')
+    veth(ns, 'uplink')
+    args = dict(vm='db01', type='macvtap', parent='uplink', netns=ns)
+    created, again, gone = play(nic(**args), nic(**args), nic(state='absent', **args))
+    assert created['changed'] is True, created
+    assert created['interface']['kind'] == 'macvtap' and created['interface']['mode'] == 'bridge'
+    assert created['interface']['mac'] == created['mac']  # a macvtap carries the guest MAC itself
+    assert "<interface type='direct'>" in created['libvirt_xml']
+    assert "<source dev='uplink' mode='bridge'/>" in created['libvirt_xml']
+    assert "<mac address='%s'/>" % created['mac'] in created['libvirt_xml']
+    assert again['changed'] is False and again['ifindex'] == created['ifindex'], again['plan']
+    assert gone['changed'] is True
+    assert link(ns, created['name']) is None and link(ns, 'uplink') is not None
