@@ -19,18 +19,11 @@ description:
   - Ports not listed in O(ports) are left alone, so a libvirt C(vnetN) tap on the bridge
     survives every run.
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
   - kvmnet.hostnet.link
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: linux
 options:
   mac:
     description:
