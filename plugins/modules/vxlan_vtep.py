@@ -25,18 +25,11 @@ description:
     says RV(recreated=true). Traffic through the tunnel stops for that moment.
   - IPv4 underlays only.
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
   - kvmnet.hostnet.link
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: linux
 options:
   mtu:
     description:
