@@ -13,6 +13,12 @@ LAB_IMAGE=${KVMNET_LAB_IMAGE:-kvmnet/lab:bookworm}
 LAB_NET=kvmnet-underlay
 LAB_SUBNET=172.31.250.0/24
 LAB_GATEWAY=172.31.250.1
+# Network molecule/_shared/base.yml attaches its platforms to; "lab/lab
+# prepare" creates it (with the bridge rule below) so molecule finds it and,
+# as it is not labelled owner=molecule, never deletes it.
+MOL_NET=kvmnet-molecule
+MOL_SUBNET=172.31.251.0/24
+MOL_GATEWAY=172.31.251.1
 LAB_HOSTS=(hv1 hv2)
 declare -A LAB_IP=([hv1]=172.31.250.11 [hv2]=172.31.250.12)
 
@@ -30,4 +36,60 @@ now_ms() { date +%s%3N; }
 use_engine() {
     eval "$("$LAB_DIR/engine" env)"
     export DOCKER_HOST
+}
+
+# Linux bridge behind a docker bridge network: com.docker.network.bridge.name
+# when set, else "br-" + the first 12 characters of the network id.
+net_bridge() {
+    local name id
+    name=$(docker network inspect -f \
+        '{{index .Options "com.docker.network.bridge.name"}}' "$1") || return 1
+    if [[ -z $name || $name == '<no value>' ]]; then
+        id=$(docker network inspect -f '{{.Id}}' "$1") || return 1
+        name=br-${id:0:12}
+    fi
+    printf '%s\n' "$name"
+}
+
+# The seed-002 trap (br_netfilter + iptables), in the lab itself: with
+# net.bridge.bridge-nf-call-iptables=1 every frame bridged by the docker
+# bridge goes through the FORWARD chain, and Docker's isolation rules for an
+# --internal network (DOCKER-ISOLATION-STAGE-1 "! -s SUBNET -o br-X -j DROP")
+# drop any frame whose IP source or destination is outside the network's
+# subnet: the macvlan VM stand-ins (198.51.100.0/24) on eth0 of hv1 cannot
+# reach those on hv2. On a real hypervisor the same trap silently drops VM
+# traffic on a bridge. The fix here is exactly one ACCEPT in DOCKER-USER
+# (evaluated before the isolation chains) for frames that enter AND leave
+# that same bridge: the network stays --internal, nothing is routed in or
+# out. The rule carries the comment "kvmnet-lab:<network>"; "lab/lab down"
+# deletes exactly the rules with that comment.
+bridge_rule_comment() { printf 'kvmnet-lab:%s\n' "$1"; }
+
+bridge_rule_add() {
+    local net=$1 br rule
+    br=$(net_bridge "$net") || die "cannot find the bridge of docker network $net"
+    rule=(-i "$br" -o "$br" -m comment --comment "$(bridge_rule_comment "$net")" -j ACCEPT)
+    # Docker makes DOCKER-USER when it starts; make sure it is there anyway.
+    iptables -w -n -L DOCKER-USER >/dev/null 2>&1 || iptables -w -N DOCKER-USER
+    if ! iptables -w -C DOCKER-USER "${rule[@]}" 2>/dev/null; then
+        bridge_rule_del "$net"          # a rule for a previous bridge of $net
+        iptables -w -I DOCKER-USER 1 "${rule[@]}"
+        log "DOCKER-USER: ACCEPT frames bridged within $br ($net)"
+    fi
+}
+
+bridge_rule_del() {
+    local net=$1 comment line words
+    comment=$(bridge_rule_comment "$net")
+    command -v iptables >/dev/null || return 0
+    while IFS= read -r line; do
+        # "iptables -S" prints the rule as its own argument list, the
+        # comment in quotes; it has no blanks or quotes of its own, so
+        # splitting on blanks and dropping the quotes is exact.
+        read -ra words <<<"${line//\"/}"
+        [[ ${words[0]} == -A ]] || continue
+        words[0]=-D
+        iptables -w "${words[@]}"
+        log "DOCKER-USER: removed the rule for $net"
+    done < <(iptables -w -S DOCKER-USER 2>/dev/null | grep -F -- "--comment \"$comment\"" || true)
 }
