@@ -29,3 +29,11 @@ export MOLECULE_GLOB="molecule/*/molecule.yml"
 # Passed as "molecule -c $KVMNET_MOLECULE_BASE ..." (molecule has no env var for it).
 export KVMNET_MOLECULE_BASE="$KVMNET_REPO/molecule/_shared/base.yml"
 export KVMNET_LAB_INVENTORY="$KVMNET_REPO/inventories/lab"
+
+# Speed through "docker exec": pipelining sends each module over the open
+# stdin of one exec (instead of mkdir, copy, chmod, run and rm: one docker
+# exec each); both hypervisors at once; facts only where a play asks.
+# Set any of them beforehand to override.
+export ANSIBLE_PIPELINING="${ANSIBLE_PIPELINING:-True}"
+export ANSIBLE_FORKS="${ANSIBLE_FORKS:-10}"
+export ANSIBLE_GATHERING="${ANSIBLE_GATHERING:-explicit}"
