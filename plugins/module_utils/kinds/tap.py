@@ -120,7 +120,6 @@ class TapLink(LinkFacet):
     def __init__(self, link_kind, name, mtu_from=None, **kwargs):
         super(TapLink, self).__init__(link_kind, name, **kwargs)
         self.mtu_from = mtu_from
-        self.held = False
 
     def _create_arguments(self, net, values):
         arguments = dict(ifname=self.name)
@@ -138,7 +137,6 @@ class TapLink(LinkFacet):
         state = self.current_state
         if state is None or not in_use(state):
             return problems
-        self.held = True
         # The process that opens a tap sets its vnet header flag (QEMU turns it on),
         # so on a tap in use it is that process's, not ours.
         self.wanted.pop('vnet_hdr', None)
