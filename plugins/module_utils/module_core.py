@@ -8,7 +8,8 @@ __metaclass__ = type
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import reconcile
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import NetError
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import PORT_OPTION_SPEC
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import (
+    BridgePorts, PortSpec, PORT_OPTION_SPEC)
 
 # The options every link module takes (doc fragment: kvmnet.hostnet.link).
 COMMON_LINK_OPTIONS = dict(
@@ -25,6 +26,15 @@ BRIDGE_ATTACHMENT_OPTION = dict(
     type='dict',
     options=dict(name=dict(type='str', required=True), **PORT_OPTION_SPEC),
 )
+
+
+def bridge_attachment(link_name, attachment, switch_configured=False):
+    """The BridgePorts facet for a module's ``bridge`` option, or None when not given."""
+    if not attachment:
+        return None
+    options = dict((key, value) for key, value in attachment.items() if key != 'name')
+    return BridgePorts(attachment['name'], [PortSpec(link_name, **options)], title='bridge',
+                       created_here=[link_name], switch_configured=switch_configured)
 
 
 def link_argument_spec(**kind_options):
