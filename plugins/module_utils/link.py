@@ -127,13 +127,17 @@ class LinkFacet(Facet):
             problem = mac_problem('mac', self.mac_given)
             if problem:
                 problems.append(problem)
+        valid = OrderedDict()
         for key, value in self.wanted.items():
             option = self.link_kind.options[key]
             problem = ifname_problem(key, value) if option.link_ref else option.codec.check(key, value)
             if problem:
                 problems.append(problem)
-        if not problems:
-            problems.extend(self.link_kind.validate(self.wanted))
+            else:
+                valid[key] = value
+        # Cross-option rules see only values that passed their own check, so one bad
+        # value does not hide the other problems nor cause spurious ones.
+        problems.extend(self.link_kind.validate(valid))
         return problems
 
     # ---- reading --------------------------------------------------------------

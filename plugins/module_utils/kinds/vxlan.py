@@ -87,8 +87,6 @@ class VxlanKind(LinkKind):
 
     def validate(self, wanted):
         problems = []
-        if 'vni' not in wanted:
-            problems.append('vni is required with state present (%d-%d)' % VNI_RANGE)
         if wanted.get('remote') not in (None, NO_ADDRESS) and 'group' in wanted:
             problems.append('remote and group are mutually exclusive: remote is one unicast peer, '
                             'group a multicast group; give one of them')
@@ -108,6 +106,13 @@ class VxlanLinkFacet(LinkFacet):
     def __init__(self, *args, **kwargs):
         self.drop_remote = kwargs.pop('drop_remote', False)
         super(VxlanLinkFacet, self).__init__(*args, **kwargs)
+
+    def validate(self):
+        problems = super(VxlanLinkFacet, self).validate()
+        # Presence is a property of the request; the kind only sees values that are valid.
+        if self.state == 'present' and 'vni' not in self.wanted:
+            problems.append('vni is required with state present (%d-%d)' % VNI_RANGE)
+        return problems
 
     def check(self, net, current):
         problems = super(VxlanLinkFacet, self).check(net, current)
