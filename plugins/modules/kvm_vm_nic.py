@@ -24,7 +24,7 @@ description:
     the VM (same ifindex, carrier stays up).
   - Every problem in the request is reported at once, before anything is touched.
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:

@@ -25,7 +25,7 @@ description:
     stack, so a ping from the parent's address to a macvlan (or to a VM on a macvtap)
     fails. Give the host its own macvlan on the same parent when it must talk to them.
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:

@@ -25,7 +25,7 @@ description:
   - Refuses, as a bridge port, the runners that break VMs on that bridge unless the
     switch aggregates the members (see O(switch_configured)).
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
   - C(teamd) and C(teamdctl) on the target (package libteam-utils on Debian/Ubuntu,
@@ -33,6 +33,7 @@ requirements:
   - the kernel module C(team) and the C(team_mode_*) module of the runner
 extends_documentation_fragment:
   - kvmnet.hostnet.link
+  - kvmnet.hostnet.bridge_attachment
 attributes:
   check_mode:
     support: full
@@ -145,36 +146,6 @@ options:
     type: list
     elements: raw
     default: []
-  bridge:
-    description:
-      - Attach the team to this existing Linux bridge as a port, with optional port
-        options C(hairpin), C(learning), C(unicast_flood), C(cost) (1-65535),
-        C(priority) (0-63), C(isolated). Options left out are not changed.
-      - When omitted, bridge membership is left as it is.
-    type: dict
-    suboptions:
-      name:
-        description: Name of the bridge; it must exist.
-        type: str
-        required: true
-      hairpin:
-        description: Send frames back out of the port they came in on.
-        type: bool
-      learning:
-        description: Learn source MACs on this port.
-        type: bool
-      unicast_flood:
-        description: Flood unknown unicast to this port.
-        type: bool
-      cost:
-        description: STP path cost, 1 to 65535.
-        type: int
-      priority:
-        description: STP port priority, 0 to 63.
-        type: int
-      isolated:
-        description: Isolated ports talk only to non-isolated ports.
-        type: bool
   switch_configured:
     description:
       - Says that the switch aggregates the team's ports (static aggregation for
@@ -274,11 +245,10 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
-    BRIDGE_ATTACHMENT_OPTION, link_argument_spec, run_module)
+    BRIDGE_ATTACHMENT_OPTION, bridge_attachment, link_argument_spec, run_module)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.teamd import (
     Teamd, build_config, parse_ports)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import normalize_mac
@@ -302,11 +272,9 @@ def build_facets(params):
               switch_configured=params['switch_configured']),
     ]
     if bridge:
-        attachment = dict(bridge)
         # Teamd.validate already judged the requested runner; the BridgePorts check
         # would judge the one running now, which this run may replace.
-        facets.append(BridgePorts(attachment.pop('name'), [PortSpec(name, **attachment)],
-                                  title='bridge', created_here=[name], switch_configured=True))
+        facets.append(bridge_attachment(name, bridge, switch_configured=True))
     return facets
 
 

@@ -30,6 +30,7 @@ requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
   - kvmnet.hostnet.link
+  - kvmnet.hostnet.bridge_attachment
 options:
   mtu:
     description:
@@ -116,36 +117,6 @@ options:
       - Compute UDP checksums of the tunnel packets (IPv4).
       - Cannot change in place; a new value recreates the link.
     type: bool
-  bridge:
-    description:
-      - Attach the VXLAN link to this existing Linux bridge as a port, with optional port
-        options C(hairpin), C(learning), C(unicast_flood), C(cost) (1-65535),
-        C(priority) (0-63), C(isolated). Options left out are not changed.
-      - When omitted, bridge membership is left as it is.
-    type: dict
-    suboptions:
-      name:
-        description: Name of the bridge; it must exist.
-        type: str
-        required: true
-      hairpin:
-        description: Send frames back out of the port they came in on.
-        type: bool
-      learning:
-        description: Learn source MACs on this port.
-        type: bool
-      unicast_flood:
-        description: Flood unknown unicast to this port.
-        type: bool
-      cost:
-        description: STP path cost, 1 to 65535.
-        type: int
-      priority:
-        description: STP port priority, 0 to 63.
-        type: int
-      isolated:
-        description: Isolated port (talks only to non-isolated ports).
-        type: bool
 notes:
   - With O(state=absent) the link and its FDB are removed; the bridge stays.
   - In O(remotes) mode keep C(learning) on (the default) or list the VM MACs in O(fdb),
@@ -234,11 +205,10 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.fdb import VxlanFdb
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind, VxlanLinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
-    BRIDGE_ATTACHMENT_OPTION, link_argument_spec, run_module)
+    BRIDGE_ATTACHMENT_OPTION, bridge_attachment, link_argument_spec, run_module)
 
 KIND = VxlanKind()
 
@@ -253,9 +223,7 @@ def build_facets(params):
                           drop_remote=params['remotes'] is not None)
     facets = [link]
     if params['bridge']:
-        attachment = dict(params['bridge'])
-        facets.append(BridgePorts(attachment.pop('name'), [PortSpec(name, **attachment)],
-                                  title='bridge', created_here=[name]))
+        facets.append(bridge_attachment(name, params['bridge']))
     if params['remotes'] is not None or params['fdb'] is not None:
         facets.append(VxlanFdb(name, link, remotes=params['remotes'], entries=params['fdb']))
     return facets
