@@ -262,6 +262,10 @@ def summarize(after):
     if vlan is None:
         return None
     interface = dict(vlan)
+    for key in QOS_LIMITS:
+        if interface.get(key) is not None:
+            # JSON object keys are strings; "from" is a number either way.
+            interface[key] = dict((str(k), v) for k, v in sorted(interface[key].items()))
     ports = after.get('bridge')
     if ports is not None:
         entry = dict(ports.get(vlan['name']) or {})

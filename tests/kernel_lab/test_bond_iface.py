@@ -13,8 +13,17 @@ GATEWAY = '192.0.2.1'
 VM = '192.0.2.10'
 
 
+
+def namespace(netns):
+    """A kernel-lab namespace without IPv6: DAD and router solicitations would make
+    snapshots differ by themselves and are not under test."""
+    name = netns().name
+    for key in ('all', 'default'):
+        run(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % key], netns=name)
+    return name
+
 def build_lab(netns):
-    host, switch, gateway, vm = (netns().name for _ in range(4))
+    host, switch, gateway, vm = (namespace(netns) for _ in range(4))
     run(['ip', 'link', 'add', 'sw0', 'type', 'bridge'], netns=switch)
     run(['ip', 'link', 'set', 'sw0', 'up'], netns=switch)
     for member in ('eth1', 'eth2'):

@@ -141,6 +141,13 @@ class VlanKind(LinkKind):
         ('egress_qos_map', KindOption('IFLA_VLAN_EGRESS_QOS', QosMap(SKB_PRIORITY_MAX, PCP_MAX))),
     ])
 
+    def extra_view(self, net, state):
+        # The kernel leaves IFLA_VLAN_FLAGS out when no flag is set (measured on 6.1):
+        # that reads as all flags off, not as unknown.
+        flags = state.data.get('IFLA_VLAN_FLAGS') or {'flags': 0, 'mask': 0}
+        return OrderedDict((key, option.codec.decode(flags)) for key, option in self.options.items()
+                           if isinstance(option.codec, FlagBit))
+
     def stages(self, changes, state):
         """QoS maps are an exact set: entries not wanted are sent as "to 0" (removed).
 
