@@ -8,7 +8,7 @@ def run(argv, check=True, netns=None):
     """Run a command (argument list, never a shell string), optionally in a namespace."""
     if netns:
         argv = ['ip', 'netns', 'exec', netns] + list(argv)
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
         raise AssertionError('%s failed (%d): %s%s' % (' '.join(argv), proc.returncode,
                                                        proc.stdout, proc.stderr))

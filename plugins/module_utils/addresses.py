@@ -107,7 +107,7 @@ class Addresses(Facet):
             if nic is None:
                 problems.append('takeover_from %s does not exist' % self.takeover_from)
             else:
-                self.moved = [a for a in self._addresses(net, nic.index)]
+                self.moved = self._addresses(net, nic.index)
                 self.moved_routes = [r for r in net.routes(oif=nic.index)
                                      if r['proto'] != RTPROT_KERNEL]
                 for route in net.routes(oif=nic.index, family=socket.AF_INET6):

@@ -308,7 +308,7 @@ def pid_of(team):
             pid = int(handle.read().strip())
     except (IOError, OSError, ValueError):
         return None
-    return pid if os.path.exists('/proc/%d' % pid) else None
+    return pid if os.path.exists('/proc/%s' % pid) else None
 
 
 def _netns_id(netns):
@@ -378,10 +378,10 @@ def stop(netns, team):
         raise NotApplied('stopping teamd for %s failed: %s' % (team, _clean(output)))
     # A new teamd for the same team needs the pid file and socket free.
     deadline = time.time() + STOP_TIMEOUT
-    while os.path.exists('/proc/%d' % pid) and time.time() < deadline:
+    while os.path.exists('/proc/%s' % pid) and time.time() < deadline:
         time.sleep(0.05)
-    if os.path.exists('/proc/%d' % pid):
-        raise NotApplied('teamd for %s (pid %d) did not stop within %d s' % (team, pid, STOP_TIMEOUT))
+    if os.path.exists('/proc/%s' % pid):
+        raise NotApplied('teamd for %s (pid %s) did not stop within %d s' % (team, pid, STOP_TIMEOUT))
 
 
 class Teamd(Facet):
@@ -466,7 +466,7 @@ class Teamd(Facet):
     def check(self, net, current):
         problems = []
         if self.foreign_pid:
-            problems.append('a teamd for %s (pid %d) runs in another network namespace; teamd '
+            problems.append('a teamd for %s (pid %s) runs in another network namespace; teamd '
                             'keeps /var/run/teamd/%s.pid and .sock per name, so team names must '
                             'be unique on the host: choose another name'
                             % (self.team, self.foreign_pid, self.team))

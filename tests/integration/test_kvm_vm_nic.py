@@ -14,8 +14,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from netlab import link, ping, run, snapshot, veth
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

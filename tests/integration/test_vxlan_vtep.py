@@ -242,8 +242,8 @@ def test_recreate_puts_remotes_and_static_entries_back(play, netns):
     assert fdb_of(hvs[0].ns) == sorted(expected)
 
     before = full_snapshot(hvs[0].ns)
-    checked = play(*[dict(task, check_mode=True) for task in her_tasks(hvs[:1], everyone, vni=7,
-                                                                         fdb=static)])[0]
+    tasks = her_tasks(hvs[:1], everyone, vni=7, fdb=static)
+    checked = play(*[dict(task, check_mode=True) for task in tasks])[0]
     assert full_snapshot(hvs[0].ns) == before
     assert len([step for step in checked['plan'] if step.startswith('add ')]) == 3, checked['plan']
 
@@ -327,7 +327,8 @@ def test_bad_input_fails_with_its_message_and_touches_nothing(play, netns):
         options = dict(options)
         options.setdefault('remote', hv2.ip if 'group' not in options and 'remotes' not in options
                            else None)
-        tasks.append(vtep(hv1, vni=options.pop('vni', 4242), **options))
+        options.setdefault('vni', 4242)
+        tasks.append(vtep(hv1, **options))
     # Several problems at once: all of them are reported.
     tasks.append(vtep(hv1, remote=hv2.ip, dev='nosuchdev', bridge={'name': 'nobr'}))
     results = play(*tasks)

@@ -111,7 +111,7 @@ def test_unknown_runner_and_ping_targets():
 
 def test_bad_ports():
     ports, problems = teamd.parse_ports(['p1', 'p1', 'x' * 16, {'name': 'p2', 'speed': 1, 'prio': 'hi'}])
-    assert [name for name, _ in ports] == ['p1', 'p2']
+    assert [port[0] for port in ports] == ['p1', 'p2']
     assert problems == [
         'port p1 is listed twice',
         "port name 'xxxxxxxxxxxxxxxx' is 16 characters long; Linux interface names have at most 15",

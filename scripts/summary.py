@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Add up the junit reports of every tier into one closing line."""
 import glob
 import os
