@@ -95,8 +95,15 @@ class Play:
 
 
 @pytest.fixture
-def play(ansible_env, tmp_path):
+def playbook(ansible_env, tmp_path):
+    """Always the full ansible-playbook path."""
     return Play(ansible_env, str(tmp_path))
+
+
+@pytest.fixture
+def play(playbook):
+    """How a tier runs modules; the kernel lab overrides it (see its conftest)."""
+    return playbook
 
 
 class Namespaces:

@@ -161,3 +161,62 @@ def netns(kernel_lab_guest):
 def netns_run():
     """run_in_netns(namespace_name, *argv, check=True) for namespaces made elsewhere."""
     return run_in_netns
+
+
+class InProcessModules:
+    """Runs kvmnet.hostnet modules inside this pytest process, one call per task.
+
+    Under TCG emulation one ansible-playbook costs 30-60 s of interpreter start-up and
+    plugin loading, which would make this tier the longest part of CI. The module
+    code, its argument spec and its check/diff handling are exactly what Ansible runs
+    (the arguments arrive as ANSIBLE_MODULE_ARGS, as AnsiballZ hands them over); only
+    the controller is left out. test_ansible_path.py keeps proving the full
+    ansible-playbook path in this guest. Same interface as the `playbook` fixture.
+    """
+
+    PREFIX = "kvmnet.hostnet."
+
+    def __call__(self, *tasks):
+        return [self._task(task) for task in tasks]
+
+    def one(self, module, check=False, diff=True, **args):
+        return self._task({module: args, "check_mode": check, "diff": diff})
+
+    def _task(self, task):
+        modules = [key for key in task if key.startswith(self.PREFIX)]
+        if len(modules) != 1:
+            raise AssertionError("one kvmnet.hostnet module per task, got %r" % sorted(task))
+        return self.run(modules[0], task[modules[0]], task.get("check_mode", False),
+                        task.get("diff", False))
+
+    @staticmethod
+    def run(module, args, check_mode, diff):
+        import contextlib
+        import importlib
+        import io
+        import json
+
+        from ansible.module_utils import basic
+
+        code = importlib.import_module(
+            "ansible_collections.kvmnet.hostnet.plugins.modules." + module.split(".")[-1])
+        arguments = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": arguments}).encode()
+        basic._ANSIBLE_PROFILE = "legacy"
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                code.main()
+        except SystemExit:
+            pass
+        finally:
+            basic._ANSIBLE_ARGS = None
+        text = out.getvalue().strip()
+        if not text:
+            raise AssertionError("%s printed no result" % module)
+        return json.loads(text.splitlines()[-1])
+
+
+@pytest.fixture
+def play():
+    return InProcessModules()
