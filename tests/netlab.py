@@ -47,11 +47,21 @@ def snapshot(netns):
                                 routes=ip_json(netns, 'route', 'show', 'table', 'all')))
 
 
-def _without_timers(value):
+# Link state the kernel changes by itself (carrier, counters, multicast membership of
+# ports settling after creation): not configuration, so not part of "unchanged".
+_KERNEL_DRIVEN = frozenset(('operstate', 'stats64', 'carrier_changes', 'carrier_up_count',
+                            'carrier_down_count', 'allmulti', 'promiscuity', 'mii_status',
+                            'link_failure_count'))
+_CARRIER_FLAGS = frozenset(('LOWER_UP', 'NO-CARRIER', 'M-DOWN', 'DORMANT'))
+
+
+def _without_timers(value, key=None):
     if isinstance(value, dict):
-        return dict((k, _without_timers(v)) for k, v in value.items()
-                    if not k.endswith('_timer') and k not in ('operstate', 'stats64'))
+        return dict((k, _without_timers(v, k)) for k, v in value.items()
+                    if not k.endswith('_timer') and k not in _KERNEL_DRIVEN)
     if isinstance(value, list):
+        if key == 'flags':
+            return [flag for flag in value if flag not in _CARRIER_FLAGS]
         return [_without_timers(v) for v in value]
     return value
 

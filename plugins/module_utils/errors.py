@@ -66,6 +66,9 @@ def kernel_error_message(error, action, kind=None):
         return '%s: the device is busy, it is probably a port of another master (%s)' % (action, detail)
     if code == errno.EEXIST:
         return '%s: it exists already (%s)' % (action, detail)
+    if code == errno.ENETDOWN:
+        return ('%s: the kernel refused because the lower device is down: bring the parent '
+                'interface up first (%s)' % (action, detail))
     if code == errno.ENODEV:
         return '%s: no such device (%s)' % (action, detail)
     return '%s: the kernel refused: %s' % (action, detail)

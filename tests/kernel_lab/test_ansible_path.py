@@ -6,6 +6,7 @@ from netlab import link, run
 def test_vlan_sub_through_ansible_playbook(playbook, netns):
     ns = netns().name
     run(['ip', 'link', 'add', 'trunk0', 'type', 'veth', 'peer', 'name', 'trunk0p'], netns=ns)
+    run(['ip', 'link', 'set', 'trunk0', 'up'], netns=ns)
     args = dict(name='trunk0.10', parent='trunk0', vlan_id=10, netns=ns)
     first, second, checked = playbook(
         {'kvmnet.hostnet.vlan_sub': args},
