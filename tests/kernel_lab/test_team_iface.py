@@ -155,7 +155,8 @@ def test_idempotence_check_mode_restart_ports_and_removal(play, netns):
     pid = teamd_pid(team)
 
     before = snapshot(host)
-    lacp = dict(args, runner='lacp', hwaddr_policy=None, lacp={'fast_rate': True}, tx_hash=['eth'])
+    lacp = dict(args, runner='lacp', lacp={'fast_rate': True}, tx_hash=['eth'])
+    del lacp['hwaddr_policy']  # an activebackup option; unset, not null
     predicted = play.one(MODULE, check=True, **lacp)
     assert predicted['changed'] and predicted['recreated'], predicted
     assert any(step.startswith('restart teamd') for step in predicted['plan'])
