@@ -40,6 +40,25 @@ def build_lab(netns):
     return host, switch, gateway, vm
 
 
+def differences(before, after, path=''):
+    """Paths where two snapshots differ, for a readable assertion message."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [d for key in sorted(set(before) | set(after), key=str)
+                for d in differences(before.get(key), after.get(key), '%s/%s' % (path, key))]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [d for n, (b, a) in enumerate(zip(before, after))
+                for d in differences(b, a, '%s[%d]' % (path, n))]
+    return [] if before == after else ['%s: %r -> %r' % (path, before, after)]
+
+
+def assert_unchanged(host, before):
+    # A bridge port's STP state follows carrier by itself (disabled -> forwarding a
+    # moment after a member's link comes up); no module here sets it.
+    found = [d for d in differences(before, snapshot(host))
+             if '/info_slave_data/state:' not in d]
+    assert found == []
+
+
 def active_member(host):
     """The active member as /proc/net/bonding/bond0 tells it."""
     text = run(['cat', '/proc/net/bonding/bond0'], netns=host).stdout
@@ -87,7 +106,7 @@ def test_active_backup_bond_under_vm_bridge_fails_over(play, netns):
                                                                        primary=None))
     assert checked['changed'] is True and not checked.get('failed'), checked.get('msg')
     assert any('release eth1 from bond bond0 to change its mode' in s for s in checked['plan'])
-    assert snapshot(host) == before
+    assert_unchanged(host, before)
 
 
 def test_mode_change_releases_sets_and_re_adds_members_in_place(play, netns):
@@ -104,7 +123,7 @@ def test_mode_change_releases_sets_and_re_adds_members_in_place(play, netns):
     assert changed['recreated'] is False
     plan = changed['plan']
     assert 'set bond0 mode active-backup -> 802.3ad, lacp_rate slow -> fast, ad_select stable -> count' in plan
-    assert plan.index('release eth1 from bond bond0 to change its mode, ad_select (it is left down)') < \
+    assert plan.index('release eth1 from bond bond0 to change its mode (it is left down)') < \
         plan.index('add eth1 to bond bond0')
     bond = changed['interface']
     assert (bond['ifindex'], bond['mode'], bond['lacp_rate'], bond['ad_select']) == \
@@ -139,7 +158,7 @@ def test_guardrail_refuses_balance_rr_under_a_vm_bridge(play, netns):
                  "learns the VM's MAC on the uplink", 'active-backup', '802.3ad',
                  'switch_configured: true'):
         assert text in refused['msg'], refused['msg']
-    assert snapshot(host) == before
+    assert_unchanged(host, before)
 
     # The same bond made without a bridge, then offered to linux_bridge as a port.
     made = play.one('kvmnet.hostnet.bond_iface', **rr)
@@ -148,7 +167,7 @@ def test_guardrail_refuses_balance_rr_under_a_vm_bridge(play, netns):
     refused = play.one('kvmnet.hostnet.linux_bridge', name='br-vm', netns=host, ports=['bond0'])
     assert refused.get('failed') is True
     assert 'bond bond0 in mode balance-rr must not be a port of a bridge' in refused['msg']
-    assert snapshot(host) == with_bond
+    assert_unchanged(host, with_bond)
 
     # The operator says the switch aggregates the members: accepted, both ways.
     accepted = play.one('kvmnet.hostnet.linux_bridge', name='br-vm', netns=host, ports=['bond0'],
@@ -165,7 +184,7 @@ def test_guardrail_refuses_balance_rr_under_a_vm_bridge(play, netns):
     before = snapshot(host)
     refused = play.one('kvmnet.hostnet.bond_iface', **dict(rr, mode='balance-xor'))
     assert refused.get('failed') is True and 'mode balance-xor' in refused['msg'], refused
-    assert snapshot(host) == before
+    assert_unchanged(host, before)
 
 
 def test_bad_requests_fail_with_their_reason_and_touch_nothing(play, netns):
@@ -192,4 +211,4 @@ def test_bad_requests_fail_with_their_reason_and_touch_nothing(play, netns):
         assert result.get('failed') is True, (args, result)
         for text in expected:
             assert text in result['msg'], (args, result['msg'])
-    assert snapshot(host) == before
+    assert_unchanged(host, before)
