@@ -32,7 +32,7 @@ description:
   - When the kernel has no bonding support loaded the module tries C(modprobe bonding)
     once and otherwise fails saying so.
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:

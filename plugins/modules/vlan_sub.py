@@ -25,7 +25,7 @@ description:
   - When the kernel has no 802.1Q support loaded the module tries C(modprobe 8021q) once
     and otherwise fails saying so.
 author:
-  - kvmnet.hostnet contributors
+  - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:

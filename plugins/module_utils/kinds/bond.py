@@ -105,9 +105,9 @@ class BondKind(LinkKind):
                 if not miimon:
                     problems.append('%s needs link monitoring: set miimon (e.g. miimon: 100)' % key)
                 elif wanted[key] % miimon:
+                    rounded = wanted[key] // miimon * miimon
                     problems.append('%s %s ms is not a multiple of miimon %s ms (the kernel would '
-                                    'round it down to %s)' % (key, wanted[key], miimon,
-                                                            wanted[key] // miimon * miimon))
+                                    'round it down to %s)' % (key, wanted[key], miimon, rounded))
         return problems
 
     def extra_view(self, net, state):
