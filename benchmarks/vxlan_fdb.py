@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """How long keeping a VTEP's head-end replication list in sync takes, by list size.
 
 Runs the engine directly (no ansible-playbook start-up) in a throwaway namespace:
@@ -52,20 +51,20 @@ def main(sizes):
         subprocess.run(['ip', 'netns', 'add', ns], check=True)
         try:
             subprocess.run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'add', 'u0', 'type', 'dummy'],
-                           capture_output=True)
+                           capture_output=True, check=False)
             if subprocess.run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'show', 'u0'],
-                              capture_output=True).returncode != 0:
+                              capture_output=True, check=False).returncode != 0:
                 subprocess.run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'add', 'u0', 'type', 'veth',
                                 'peer', 'name', 'u1'], check=True)
             listed = peers(size)
-            create, _ = run(ns, listed)
+            create, _listed = run(ns, listed)
             noop, operations = run(ns, listed)
             assert operations == 0, 'a second run must plan nothing'
             swapped = listed[size // 10:] + peers(size // 10, offset=size + 1)
-            swap, _ = run(ns, swapped)
+            swap, _swapped = run(ns, swapped)
             print('%6d %12.3f %12.3f %14.3f' % (size, create, noop, swap))
         finally:
-            subprocess.run(['ip', 'netns', 'del', ns])
+            subprocess.run(['ip', 'netns', 'del', ns], check=False)
 
 
 if __name__ == '__main__':

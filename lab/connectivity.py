@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Connectivity table of the lab's VM stand-ins (lab_endpoints_list in inventories/lab).
 
 For every ordered pair of endpoints in the same network, ping from one

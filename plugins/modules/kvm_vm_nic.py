@@ -138,7 +138,7 @@ options:
     type: bool
 notes:
   - O(state=absent) removes the device only (the bridge stays), even when a VM holds it.
-  - A tap keeps C(NO-CARRIER) until a process opens it; RV(interface.in_use) tells.
+  - A tap keeps C(NO-CARRIER) until a process opens it; the result's C(interface.in_use) tells.
 seealso:
   - module: kvmnet.hostnet.linux_bridge
 '''

@@ -13,7 +13,6 @@ GATEWAY = '192.0.2.1'
 VM = '192.0.2.10'
 
 
-
 def namespace(netns):
     """A kernel-lab namespace without IPv6: DAD and router solicitations would make
     snapshots differ by themselves and are not under test."""
@@ -23,7 +22,7 @@ def namespace(netns):
     return name
 
 def build_lab(netns):
-    host, switch, gateway, vm = (namespace(netns) for _ in range(4))
+    host, switch, gateway, vm = (namespace(netns) for _index in range(4))
     run(['ip', 'link', 'add', 'sw0', 'type', 'bridge'], netns=switch)
     run(['ip', 'link', 'set', 'sw0', 'up'], netns=switch)
     for member in ('eth1', 'eth2'):
@@ -206,7 +205,7 @@ def test_bad_requests_fail_with_their_reason_and_touch_nothing(play, netns):
         (dict(updelay=200), ['updelay needs link monitoring']),
     ]
     results = play(*[{'kvmnet.hostnet.bond_iface': dict(name='bond0', netns=host, **args)}
-                     for args, _ in cases])
+                     for args, _message in cases])
     for (args, expected), result in zip(cases, results):
         assert result.get('failed') is True, (args, result)
         for text in expected:

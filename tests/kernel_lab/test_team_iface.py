@@ -44,7 +44,7 @@ def teamd_pid(team):
 
 def lab(netns):
     """Host, switch, VM and gateway namespaces wired as in the module docstring."""
-    host, switch, vm, gw = (netns().name for _ in range(4))
+    host, switch, vm, gw = (netns().name for _index in range(4))
     for ns in (host, switch, vm, gw):
         quiet(ns)
     run(['ip', 'link', 'add', 'brs', 'type', 'bridge'], netns=switch)
@@ -104,8 +104,8 @@ def test_activebackup_fails_over_and_keeps_the_vm_online(play, netns):
 
 
 def test_seed_000_roundrobin_under_a_bridge_loses_the_vm_activebackup_does_not(play, netns):
-    rr_host, _, rr_vm, _, rr_mac = lab(netns)
-    ab_host, _, ab_vm, _, ab_mac = lab(netns)
+    rr_host, _rr_switch, rr_vm, _rr_gw, rr_mac = lab(netns)
+    ab_host, _ab_switch, ab_vm, _ab_gw, ab_mac = lab(netns)
     rr_team, ab_team = team_name(), team_name()
     # The override the guardrail asks for: here it is a lie, the switch does not aggregate.
     results = play(team_task(rr_host, rr_team, 'roundrobin', switch_configured=True),
@@ -208,7 +208,7 @@ def test_bad_inputs_fail_with_their_reason_and_leave_the_host_alone(play, netns)
         (dict(name='t' * 16, runner='roundrobin', hwaddr_policy='by_active', ports=['a1', 'a1']),
          '3 problems'),
     ]
-    results = play(*[{MODULE: dict(dict(name=team, netns=host), **args)} for args, _ in cases])
+    results = play(*[{MODULE: dict(dict(name=team, netns=host), **args)} for args, _message in cases])
     for (args, message), result in zip(cases, results):
         assert result.get('failed') and message in result['msg'], (args, result)
     last = results[-1]['msg']

@@ -5,13 +5,12 @@ eth1.20 -> brvlan-20 and one "VM" (a veth into its own namespace) per VLAN. All
 four VMs sit in one IPv4 subnet, so only the 802.1Q tags keep VLAN 10 and 20 apart.
 """
 
-from netlab import ip_json, link, ping, run, snapshot, veth
+from netlab import link, ping, run, snapshot, veth
 
 VLANS = (10, 20)
 # Same subnet for both VLANs on purpose: isolation has to come from the tags.
 VM_ADDRESS = {(1, 10): '192.0.2.11', (2, 10): '192.0.2.12',
               (1, 20): '192.0.2.21', (2, 20): '192.0.2.22'}
-
 
 
 def namespace(netns):
@@ -21,6 +20,7 @@ def namespace(netns):
     for key in ('all', 'default'):
         run(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % key], netns=name)
     return name
+
 
 def host_tasks(host):
     tasks = []
@@ -160,7 +160,7 @@ def test_bad_requests_fail_with_their_reason_and_touch_nothing(play, netns):
          ['3 problems', 'vlan_id must be between 1 and 4094', 'not "from:to"',
           'is not a MAC address']),
     ]
-    results = play(*[{'kvmnet.hostnet.vlan_sub': dict(netns=host, **args)} for args, _ in cases])
+    results = play(*[{'kvmnet.hostnet.vlan_sub': dict(netns=host, **args)} for args, _message in cases])
     for (args, expected), result in zip(cases, results):
         assert result.get('failed') is True, (args, result)
         for text in expected:

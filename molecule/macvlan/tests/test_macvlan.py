@@ -28,7 +28,7 @@ def ping(src, dst):
 
 @pytest.mark.parametrize("name", sorted(EP))
 def test_mode_and_parent(name):
-    hostname, _, mode = EP[name]
+    hostname, _address, mode = EP[name]
     out = RUNNER.get_host(hostname).check_output("ip -n %s -j -d link show dev vm0", name)
     link = json.loads(out)[0]
     assert link["linkinfo"]["info_kind"] == "macvlan"
