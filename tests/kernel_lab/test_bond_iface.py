@@ -21,6 +21,7 @@ def namespace(netns):
         run(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % key], netns=name)
     return name
 
+
 def build_lab(netns):
     host, switch, gateway, vm = (namespace(netns) for _index in range(4))
     run(['ip', 'link', 'add', 'sw0', 'type', 'bridge'], netns=switch)
