@@ -24,8 +24,8 @@ def collections_root():
 
 sys.path.insert(0, collections_root())
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import reconcile  # noqa: E402
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.fdb import VxlanFdb  # noqa: E402
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile  # noqa: E402
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import VxlanFdb  # noqa: E402
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import (  # noqa: E402
     VxlanKind, VxlanLinkFacet)
 

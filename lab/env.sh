@@ -20,7 +20,7 @@ if [ -x "$KVMNET_REPO/.venv/bin/python" ]; then
     export PATH
 fi
 
-eval "$("$KVMNET_REPO/lab/engine" env)"
+eval "$("$KVMNET_REPO/lab/dockerd" env)"
 
 # Searched before any installed "ansible" package, so the vendored pins win.
 export ANSIBLE_COLLECTIONS_PATH="$KVMNET_REPO/.cache/collections"

@@ -32,9 +32,9 @@ need_root() {
 # Milliseconds since the epoch, for the timings the scripts print.
 now_ms() { date +%s%3N; }
 
-# Point docker at the engine lab/engine chose (callers may run without env.sh).
+# Point docker at the engine lab/dockerd chose (callers may run without env.sh).
 use_engine() {
-    eval "$("$LAB_DIR/engine" env)"
+    eval "$("$LAB_DIR/dockerd" env)"
     export DOCKER_HOST
 }
 

@@ -215,15 +215,15 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import Facet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import InvalidRequest
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bond import (
-    KERNEL_DEFAULT_MODE, NEEDS_DOWN, NEEDS_NO_MEMBERS, BondKind, bridge_mode_problem)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import LinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.members import BondMembers
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, link_argument_spec, run_module)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
+    BridgePorts, PortSpec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bond import (
+    KERNEL_DEFAULT_MODE, NEEDS_DOWN, NEEDS_NO_MEMBERS, BondKind, BondMembers, bridge_mode_problem)
 
 KIND = BondKind()
 

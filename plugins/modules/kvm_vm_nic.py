@@ -243,15 +243,17 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import (
-    BridgePorts, PortSpec, PORT_OPTION_SPEC)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    link_argument_spec, run_module)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
+    ifname_problem, normalize_mac)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
+    PORT_OPTION_SPEC, BridgePorts, PortSpec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
+    guest_mac, host_side_mac, libvirt_interface_xml, nic_name, NicRequest)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import (
+    MacvlanKind, MacvlanLink)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind, TapLink
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_link import MacvlanLink
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import link_argument_spec, run_module
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import ifname_problem, normalize_mac
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.vm_nic import (
-    NicRequest, guest_mac, host_side_mac, libvirt_interface_xml, nic_name)
 
 TAP = TapKind()
 MACVTAP = MacvlanKind(tap=True)

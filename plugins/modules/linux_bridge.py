@@ -158,11 +158,11 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.addresses import Addresses
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind, stable_mac
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import LinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import link_argument_spec, run_module
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import link_argument_spec, run_module
 
 KIND = BridgeKind()
 

@@ -211,10 +211,10 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_link import MacvlanLink
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_sources import SourceMacs
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import link_argument_spec, run_module
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    link_argument_spec, run_module)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import (
+    MacvlanKind, MacvlanLink, SourceMacs)
 
 KINDS = {False: MacvlanKind(), True: MacvlanKind(tap=True)}
 

@@ -245,13 +245,12 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import LinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, bridge_attachment, link_argument_spec, run_module)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.teamd import (
-    Teamd, build_config, parse_ports)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import normalize_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import normalize_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import (
+    build_config, parse_ports, Teamd, TeamKind)
 
 KIND = TeamKind()
 

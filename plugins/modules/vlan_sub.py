@@ -203,11 +203,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import InvalidRequest
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import (
     VlanKind, VlanLinkFacet, default_name, default_name_problem, parse_qos_map)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, link_argument_spec, run_module)
 
 KIND = VlanKind()

@@ -205,9 +205,9 @@ recreated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.fdb import VxlanFdb
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import VxlanFdb
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind, VxlanLinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.module_core import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, bridge_attachment, link_argument_spec, run_module)
 
 KIND = VxlanKind()

@@ -2,7 +2,7 @@
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind
 
 KIND = BridgeKind()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils import engine
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import InvalidRequest, NotApplied
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import engine
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest, NotApplied
 
 
 class FakeSession:

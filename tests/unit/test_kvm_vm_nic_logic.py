@@ -8,8 +8,8 @@ import re
 import pytest
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import Account
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import ifname_problem, mac_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.vm_nic import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import ifname_problem, mac_problem
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
     NicRequest, guest_mac, host_side_mac, libvirt_interface_xml, nic_name)
 
 VM_NAMES = ['web01', 'a', 'database-primary-prod', 'Web 01', 'x' * 40, '---', u'caf\u00e9', 'vm.prod_1']

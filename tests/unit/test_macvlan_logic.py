@@ -1,9 +1,7 @@
 """Pure logic of the macvlan kind and the source-MAC facet (no kernel)."""
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import (
-    MacvlanKind, MacvlanMode, NoPromisc)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_link import MacvlanLink
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.macvlan_sources import SourceMacs
+    MacvlanKind, MacvlanLink, MacvlanMode, NoPromisc, SourceMacs)
 
 
 def test_mode_codec_reads_names_and_numbers():

@@ -7,7 +7,7 @@ from conftest import collections_path
 
 sys.path.insert(0, collections_path(tempfile.mkdtemp(prefix='kvmnet-unit-')))
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils import teamd  # noqa: E402
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import team as teamd  # noqa: E402
 
 
 def config(**kwargs):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils import values
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import values
 
 
 def test_centiseconds_encode_seconds_for_netlink():

@@ -1,7 +1,7 @@
 """VXLAN rules and FDB planning that need no kernel: validation and what gets planned."""
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import PHASE_FDB
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.fdb import ALL_ZEROS, VxlanFdb
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import PHASE_FDB
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import ALL_ZEROS, VxlanFdb
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import (
     IPv4Address, VxlanKind, VxlanLinkFacet)
 

@@ -8,8 +8,8 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Centiseconds, Codec, Flag, number
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Centiseconds, Codec, Flag, number
 
 # With STP on, the kernel (and 802.1D) accept only these forward delays.
 STP_FORWARD_DELAY = (2, 30)

@@ -7,17 +7,38 @@ Both kinds carry the same IFLA_MACVLAN_* attributes; pyroute2 names them
 IFLA_MACVTAP_* (keywords ``macvtap_*``) for macvtap and silently drops a
 ``macvlan_*`` keyword sent with kind macvtap, so each kind gets its own prefix.
 
-The parent is IFLA_LINK, outside IFLA_INFO_DATA; it is read by the link facet
-(``macvlan_link.MacvlanLink``), which knows in which namespace to look for it.
+The parent is IFLA_LINK, outside IFLA_INFO_DATA; it is read by ``MacvlanLink``,
+which knows in which namespace to look for it.
+
+With ``target`` set, the link is created on its parent in ``origin`` (a namespace,
+or the host when None) directly inside ``target`` (RTM_NEWLINK with IFLA_NET_NS_FD,
+so it never shows up in ``origin``), and is read, compared and changed in ``target``.
+There the kernel reports the parent as IFLA_LINK = an ifindex of *another*
+namespace plus IFLA_LINK_NETNSID, the id under which ``target`` knows that
+namespace. The parent is verified by asking ``target`` for the id of ``origin``
+(RTM_GETNSID with a file descriptor of ``origin``): only when the ids match is the
+ifindex looked up in ``origin`` and shown by name. Any other parent is shown as
+``ifindex N in another namespace``, which never equals a requested name, so the
+link is recreated on the requested parent.
+
+In mode source only frames whose source MAC is listed reach the endpoint
+(``SourceMacs``). The kernel keeps the list with the link (IFLA_MACVLAN_MACADDR_DATA,
+newest first), so it is compared as a set. Each MAC is added or deleted by its own
+request: pyroute2 silently drops a plain list.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Codec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_CREATE, PHASE_FDB
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import BRPORT_KEPT, LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # enum macvlan_mode (include/uapi/linux/if_link.h)
 MODES = OrderedDict([('private', 1), ('vepa', 2), ('bridge', 4), ('passthru', 8), ('source', 16)])
@@ -111,3 +132,326 @@ class MacvlanKind(LinkKind):
         """pyroute2 keywords that add or delete one source MAC."""
         keyword = self.kind + '_macaddr'
         return {keyword + '_mode': mode, keyword: mac}
+
+
+MACVLAN_KINDS = ('macvlan', 'macvtap')
+_MODE = MacvlanMode()
+
+
+def mode_of(state):
+    """The mode of a macvlan/macvtap LinkState, by name."""
+    return _MODE.decode(state.data.get('IFLA_%s_MODE' % state.kind.upper()))
+
+
+def _named_namespaces():
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except OSError:
+        return []
+
+
+class MacvlanLink(LinkFacet):
+    """LinkFacet for macvlan/macvtap: parent in ``origin``, link in ``target``."""
+
+    def __init__(self, link_kind, name, origin=None, target=None, session_factory=NetlinkSession,
+                 **kwargs):
+        super(MacvlanLink, self).__init__(link_kind, name, **kwargs)
+        self.origin = origin
+        self.target = target if target != origin else None
+        self.session_factory = session_factory
+        self.left_in_origin = None
+        self._origin_nsid = None
+
+    def where(self, namespace):
+        return 'namespace %s' % namespace if namespace else 'the host'
+
+    def origin_session(self):
+        return self.session_factory(self.origin)
+
+    # ---- validation -------------------------------------------------------------
+    def validate(self):
+        problems = super(MacvlanLink, self).validate()
+        if self.state == 'present':
+            # The base skips cross-option checks after a bad value; these stand alone.
+            problems.extend(p for p in self.link_kind.validate(self.wanted) if p not in problems)
+        if self.state == 'present' and self.mac is not None and self.wanted.get('mode') == 'passthru':
+            problems.append('mac cannot be set with mode passthru: the endpoint takes the MAC of '
+                            'its parent, and setting it would change the parent\'s MAC; '
+                            'remove mac')
+        return problems
+
+    # ---- reading -----------------------------------------------------------------
+    def read(self, net):
+        self._origin_nsid = None
+        self.left_in_origin = None
+        view = super(MacvlanLink, self).read(net)
+        if view is None and self.target is not None and self.state == 'present':
+            with self.origin_session() as origin:
+                self.left_in_origin = origin.link(self.name)
+        return view
+
+    def view(self, net, state):
+        view = super(MacvlanLink, self).view(net, state)
+        view['parent'] = self._parent_name(net, state)
+        view['netns'] = self.target or self.origin
+        return view
+
+    def _parent_name(self, net, state):
+        index = state.parent
+        if not index:
+            return None
+        foreign = 'ifindex %d in another namespace (netnsid %s)' % (index, state.link_netnsid)
+        if self.target is None:
+            if state.link_netnsid is not None:
+                return foreign
+            parent = net.link_by_index(index)
+            return parent.name if parent else None
+        if state.link_netnsid is None:
+            parent = net.link_by_index(index)
+            return '%s in %s' % (parent.name if parent else index, self.where(self.target))
+        if state.link_netnsid != self.origin_nsid(net):
+            return foreign
+        with self.origin_session() as origin:
+            parent = origin.link_by_index(index)
+        return parent.name if parent else foreign
+
+    def origin_nsid(self, net):
+        """The id under which the link's namespace knows ``origin`` (-1: none)."""
+        if self._origin_nsid is None:
+            self._origin_nsid = self._nsid_of_origin(net)
+        return self._origin_nsid
+
+    def _nsid_of_origin(self, session):
+        path = os.path.join(NETNS_DIR, self.origin) if self.origin else '/proc/self/ns/net'
+        handle = os.open(path, os.O_RDONLY)
+        try:
+            reply = session.ipr.get_netnsid(fd=handle)
+        finally:
+            os.close(handle)
+        nsid = reply.get('nsid') if reply else None
+        # NETNSA_NSID is an s32 that pyroute2 decodes unsigned: 4294967295 means none.
+        return nsid if nsid is not None and 0 <= nsid < 2 ** 31 else -1
+
+    # ---- checks against the host -----------------------------------------------------
+    def check(self, net, current):
+        state = self.current_state
+        kind = self.link_kind.kind
+        if state is not None and state.kind != kind:
+            return ['%s exists but is a %s link, not a %s: choose another name or remove it '
+                    'first (this module never deletes a link of another kind)'
+                    % (self.name, state.kind or 'physical/unknown', kind)]
+        if self.state == 'absent':
+            return []
+        problems = []
+        if self.left_in_origin is not None:
+            problems.append('%s exists in %s but not in %s: remove it there, or move it with '
+                            '"ip link set %s netns %s" (this module does not move existing links)'
+                            % (self.name, self.where(self.origin), self.where(self.target),
+                               self.name, self.target))
+        parent_name = self.wanted.get('parent')
+        with self.origin_session() as origin:
+            parent = origin.link(parent_name)
+            if parent is None:
+                problems.append('parent %s does not exist in %s: give the lower device the '
+                                'macvlan is created on' % (parent_name, self.where(self.origin)))
+            else:
+                problems.extend(self._sharing_problems(origin, parent, current))
+        problems.extend(self.link_kind.check(net, self.wanted, state))
+        return problems
+
+    def siblings(self, origin, parent):
+        """(name, mode) of the other macvlans/macvtaps on ``parent``, in any namespace.
+
+        The kernel counts them all (a passthru parent carries one endpoint), so links
+        moved into the host or any named namespace are looked up too.
+        """
+        found = []
+        for msg in origin.ipr.link('dump'):
+            other = LinkState(msg)
+            if other.kind in MACVLAN_KINDS and other.parent == parent.index and \
+                    other.link_netnsid is None and \
+                    not (self.target is None and other.name == self.name):
+                found.append((other.name, mode_of(other)))
+        elsewhere = [name for name in _named_namespaces() if name != self.origin]
+        if self.origin is not None:
+            elsewhere.insert(0, None)
+        for namespace in elsewhere:
+            try:
+                session = self.session_factory(namespace)
+            except NetError:
+                continue  # removed meanwhile
+            with session:
+                links = [LinkState(msg) for msg in session.ipr.link('dump')]
+                candidates = [other for other in links if other.kind in MACVLAN_KINDS
+                              and other.parent == parent.index and other.link_netnsid is not None
+                              and not (namespace == self.target and other.name == self.name)]
+                # Dumping first makes the kernel assign the id asked for here.
+                nsid = self._nsid_of_origin(session) if candidates else None
+            for other in candidates:
+                if other.link_netnsid == nsid:
+                    found.append(('%s (in %s)' % (other.name, self.where(namespace)), mode_of(other)))
+        return found
+
+    def _will_create(self, current):
+        if current is None:
+            return True
+        modes = (current.get('mode'), self.wanted.get('mode'))
+        return current.get('parent') != self.wanted.get('parent') or \
+            ('passthru' in modes and modes[0] != modes[1])
+
+    def _sharing_problems(self, origin, parent, current):
+        # An existing endpoint that stays was accepted by the kernel: nothing to check.
+        if not self._will_create(current):
+            return []
+        siblings = self.siblings(origin, parent)
+        if self.wanted.get('mode') == 'passthru':
+            if siblings:
+                return ['mode passthru gives the whole parent to one endpoint, but %s already '
+                        'carries %s: remove them first or use mode bridge'
+                        % (parent.name, ', '.join(name for name, _mode in siblings))]
+            return []
+        taken = [name for name, other_mode in siblings if other_mode == 'passthru']
+        if taken:
+            return ['parent %s is taken by passthru endpoint %s: a passthru parent carries no '
+                    'other macvlan; choose another parent or remove %s'
+                    % (parent.name, taken[0], taken[0])]
+        return []
+
+    # ---- operations ------------------------------------------------------------------
+    def _create_ops(self, net):
+        operations = super(MacvlanLink, self)._create_ops(net)
+        operations[0].do = self._creator(self.wanted, self.mac)
+        if self.target is not None:
+            operations[0].summary += ' on its parent in %s, inside %s' % (
+                self.where(self.origin), self.where(self.target))
+        return operations
+
+    def _creator(self, values, mac):
+        kind = self.link_kind.kind
+
+        def create(net):
+            action = 'creating %s %s' % (kind, self.name)
+            if self.target is None:
+                self._add(net, action, values, mac)
+                return
+            with self.origin_session() as origin:
+                self._add(origin, action, values, mac, net_ns_fd=self.target)
+        return create
+
+    def _add(self, session, action, values, mac, **extra):
+        arguments = self._create_arguments(session, values)
+        arguments.pop('address', None)
+        if mac is not None:
+            arguments['address'] = mac
+        arguments.update(extra)
+        try:
+            session.call(action, 'link', 'add', **arguments)
+        except NotApplied as error:
+            if values.get('mode') == 'passthru':
+                raise NotApplied(error.message + ' (passthru needs a parent that carries no other '
+                                 'macvlan or macvtap)')
+            raise NotApplied(error.message + ' (is the parent taken by a passthru endpoint?)')
+
+    def _recreate_ops(self, net, current):
+        """Delete and create again on the wanted parent; keep bridge membership.
+
+        The old MAC is kept unless passthru is involved: a passthru endpoint has its
+        parent's MAC, which a bridge/vepa endpoint must not take over.
+        """
+        state = self.current_state
+        values = OrderedDict((key, current.get(key)) for key in self.link_kind.options
+                             if current.get(key) is not None and key != 'parent')
+        if values.get('mode') == 'passthru' and self.wanted.get('mode', 'passthru') != 'passthru':
+            values.pop('nopromisc', None)
+        values.update(self.wanted)
+        passthru = 'passthru' in (current.get('mode'), values.get('mode'))
+        mac = self.mac if self.mac is not None else (None if passthru else current.get('mac'))
+        master = net.link_by_index(state.master) if state.master else None
+        port_options = dict((nla[len('IFLA_BRPORT_'):].lower(), state.slave_data[nla])
+                            for nla in BRPORT_KEPT if nla in state.slave_data)
+        up = self.up if self.up is not None else current.get('up')
+        create = self._creator(values, mac)
+
+        def recreate(net):
+            action = 'recreating %s' % self.name
+            net.call(action, 'link', 'del', index=net.index(self.name))
+            create(net)
+            index = net.index(self.name)
+            if master is not None:
+                net.call('%s: re-attaching to %s' % (action, master.name), 'link', 'set',
+                         index=index, master=master.index)
+                if port_options and master.kind == 'bridge':
+                    net.call('%s: restoring port options' % action, 'brport', 'set',
+                             index=index, **port_options)
+            if up:
+                net.call(action, 'link', 'set', index=index, state='up')
+
+        summary = 'recreate %s (%s cannot change in place)%s' % (
+            self.name, ', '.join(self._recreate_reasons),
+            ' and re-attach it to %s' % master.name if master else '')
+        return [Operation(PHASE_CREATE, summary, recreate)]
+
+
+class SourceMacs(Facet):
+    """The exact source-MAC list of the link managed by ``link_facet``."""
+
+    title = 'source_macs'
+
+    def __init__(self, link_facet, macs, mode):
+        self.link = link_facet
+        self.given = list(macs)
+        self.mode = mode
+        self.wanted = sorted(set(normalize_mac(mac) for mac in macs if normalize_mac(mac)))
+
+    def validate(self):
+        problems = []
+        if self.mode != 'source':
+            problems.append('source_macs only applies to mode source (mode is %s): set '
+                            'mode: source or remove source_macs' % self.mode)
+        for number, mac in enumerate(self.given):
+            problem = mac_problem('source_macs[%d]' % number, mac)
+            if problem:
+                problems.append(problem)
+        return problems
+
+    def read(self, net):
+        # The link facet read first, in the same session.
+        state = self.link.current_state
+        if state is None or state.kind != self.link.link_kind.kind:
+            return None
+        return self.link.link_kind.source_macs(state)
+
+    def plan(self, net, current):
+        # A new or recreated link starts with an empty list.
+        have = [] if current is None or self.link.recreated else current
+        kind = self.link.link_kind
+        name = self.link.name
+
+        def request(mode, mac):
+            def do(net):
+                net.call('%s source MAC %s %s %s' % ('adding' if mode == MACADDR_ADD else 'removing',
+                                                     mac, 'to' if mode == MACADDR_ADD else 'from',
+                                                     name),
+                         'link', 'set', index=net.index(name), kind=kind.kind,
+                         **kind.macaddr_keywords(mode, mac))
+            return do
+
+        operations = []
+        for mac in sorted(set(have) - set(self.wanted)):
+            operations.append(Operation(PHASE_FDB, 'remove source MAC %s from %s' % (mac, name),
+                                        request(MACADDR_DEL, mac), request(MACADDR_ADD, mac)))
+        for mac in self.wanted:
+            if mac not in have:
+                operations.append(Operation(PHASE_FDB, 'add source MAC %s to %s' % (mac, name),
+                                            request(MACADDR_ADD, mac), request(MACADDR_DEL, mac)))
+        return operations
+
+    def predict(self, current):
+        return list(self.wanted)
+
+    def mismatches(self, actual):
+        if actual is None or set(actual) != set(self.wanted):
+            return ['%s source_macs: wanted %s, the kernel has %s' % (
+                self.link.name, ', '.join(self.wanted) or 'none',
+                ', '.join(actual or []) or 'none')]
+        return []

@@ -17,9 +17,10 @@ import grp
 import pwd
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import Operation, PHASE_SET
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkFacet, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Codec, Flag
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Operation, PHASE_SET
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag
 
 IFF_TUN = 1
 IFF_TAP = 2

@@ -13,9 +13,9 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import (
-    KindOption, LinkFacet, LinkKind)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     IFNAMSIZ, Choice, Codec)
 
 # linux/if_vlan.h

@@ -14,8 +14,9 @@ __metaclass__ = type
 import ipaddress
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.link import KindOption, LinkFacet, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Codec, Flag
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag
 
 VNI_RANGE = (1, 16777215)
 # Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8: what the underlay MTU must leave room for.

@@ -6,9 +6,9 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import reconcile
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import NetError
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.bridge_ports import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
     BridgePorts, PortSpec, PORT_OPTION_SPEC)
 
 # The options every link module takes (doc fragment: kvmnet.hostnet.link).

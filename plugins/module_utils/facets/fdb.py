@@ -23,10 +23,10 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_FDB)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import ipv4_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import mac_problem, normalize_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import mac_problem, normalize_mac
 
 ALL_ZEROS = '00:00:00:00:00:00'
 NTF_SELF = 0x02

@@ -13,7 +13,7 @@ __metaclass__ = type
 import os
 import socket
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import (
     NetError, NotApplied, kernel_error_message)
 
 try:

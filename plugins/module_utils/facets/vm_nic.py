@@ -16,8 +16,8 @@ from collections import OrderedDict
 
 from xml.sax.saxutils import escape
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import Facet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     IFNAMSIZ, mac_problem, normalize_mac)
 
 MAX_INDEX = 255

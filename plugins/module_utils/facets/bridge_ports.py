@@ -15,10 +15,10 @@ from collections import OrderedDict
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_UP)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import Codec, Flag, ifname_problem
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ifname_problem
 
 # option -> (IFLA_BRPORT attribute, pyroute2 brport keyword, codec)
 PORT_OPTIONS = OrderedDict([

@@ -23,9 +23,9 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.errors import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import (
     InvalidRequest, NetError, NotApplied)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.session import NetlinkSession
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
 
 # Phases order operations across facets: shape links before enslaving them, enslave
 # before bringing up (no IPv6 DAD storms through a half-built bridge), addresses

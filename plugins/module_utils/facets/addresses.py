@@ -16,10 +16,10 @@ import ipaddress
 import socket
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.engine import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_ADDRESS, PHASE_CLEANUP, PHASE_ROUTE)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.session import family_of
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.values import (
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import family_of
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     ifname_problem, parse_interface_address, parse_ip)
 
 RTPROT_KERNEL = 2
