@@ -4,13 +4,13 @@ VENV := .venv
 APT_PACKAGES := iproute2 iputils-ping qemu-system-x86 linux-image-amd64 busybox-static \
                 libteam-utils cpio docker.io debootstrap git rsync
 
-.PHONY: help deps venv test unit integration kernel-lab molecule lint sanity lab lab-down site clean
+.PHONY: help deps venv test unit netns kernel-lab molecule lint sanity lab lab-down site clean
 
 help:
 	@echo "make lab         build the two-hypervisor lab, run site.yml, print the connectivity table"
 	@echo "make lab-down    tear the lab down"
-	@echo "make test        every test tier (unit, integration, kernel-lab, molecule, lint, sanity)"
-	@echo "make unit | integration | kernel-lab | molecule | lint | sanity   one tier"
+	@echo "make test        every test tier (unit, netns, kernel-lab, molecule, lint, sanity)"
+	@echo "make unit | netns | kernel-lab | molecule | lint | sanity   one tier"
 
 # apt only when something is missing: CI machines start bare, developers' do not.
 deps: venv
@@ -30,8 +30,8 @@ test: deps
 
 unit: venv
 	scripts/tier unit tests/unit -q
-integration: deps
-	scripts/tier integration tests/integration -q
+netns: deps
+	scripts/tier netns tests/netns -q
 kernel-lab: deps
 	tests/kernel_lab/run -q
 molecule: deps
