@@ -16,20 +16,10 @@ import socket
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import (
     NetError, NotApplied, kernel_error_message)
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - depends on the target
-    IPRoute = None
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = import_error
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.compat import (
+    NETNS_DIR, NetlinkError)
 
-    class NetlinkError(Exception):
-        code = None
-
-NETNS_DIR = '/var/run/netns'
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 
@@ -73,19 +63,13 @@ class NetlinkSession:
     """A pyroute2 IPRoute socket plus the few reads every module needs."""
 
     def __init__(self, netns=None):
-        if not HAS_PYROUTE2:
-            raise NetError('pyroute2 is not installed on the target: install python3-pyroute2 '
-                           'or "pip install pyroute2" (import error: %s)' % PYROUTE2_IMPORT_ERROR)
+        compat.require()
         self.netns = netns
         if netns and not netns_exists(netns):
             raise NetError('network namespace %r does not exist (see "ip netns list"); create it '
                            'first, this module never creates namespaces' % netns)
         try:
-            if netns:
-                # flags=0: pyroute2 would otherwise create a missing namespace.
-                self.ipr = IPRoute(netns=netns, flags=0, ext_ack=True)
-            else:
-                self.ipr = IPRoute(ext_ack=True)
+            self.ipr = compat.open_iproute(netns)
         except (OSError, NetlinkError) as error:
             raise NetError('cannot open a netlink session%s: %s' % (
                 ' in namespace %r' % netns if netns else '', error))
@@ -159,7 +143,9 @@ class NetlinkSession:
         """Run an IPRoute request; translate kernel errors into operator advice."""
         kind = kwargs.get('kind') if args and args[0] == 'add' else None
         try:
-            return getattr(self.ipr, method)(*args, **kwargs)
+            # Inside the namespace: tun/tap creation is an ioctl, not a netlink request.
+            with compat.inside(self.netns):
+                return getattr(self.ipr, method)(*args, **kwargs)
         except NetlinkError as error:
             raise NotApplied(kernel_error_message(error, action, kind))
         except OSError as error:

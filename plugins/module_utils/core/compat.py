@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that knows which pyroute2 the target has and how it differs.
+
+Supported: pyroute2 0.7.3 up to the newest 0.9.x, on Python 3.6 and later. Nothing
+else in the collection checks pyroute2 versions; it opens its sockets through
+``open_iproute`` and catches ``NetlinkError`` from here.
+
+- Finding pyroute2: the interpreter's own paths, then ``private_path()``, where the
+  kvmnet.hostnet.pyroute2 role installs a wheel carried from the controller when the
+  target has no suitable pyroute2 and no package index.
+- Failing well: ``require()`` says whether pyroute2 is missing, installed but not
+  importable (0.9.x on Python < 3.8), or older than the minimum, and how to fix it.
+- Namespaces: 0.9 opens sockets in a namespace with ``IPRoute(netns=)``, 0.7/0.8 only
+  through ``NetNS``, a proxy process that cannot take extended ACKs or file
+  descriptors. Both are avoided: the socket is opened while this thread is inside
+  the namespace (a netlink socket stays in the namespace it was created in), and
+  the operations that act in the caller's namespace (tun/tap creation is an ioctl
+  on /dev/net/tun) run inside it too, through ``inside()``.
+- Extended ACKs: requested on every socket, so kernel refusals carry the kernel's
+  reason (0.7.3 and later read them alike).
+- Attributes: messages are read with ``msg.get('IFLA_...')``, which every supported
+  version provides.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import re
+import sys
+from contextlib import contextmanager
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+
+MINIMUM = (0, 7, 3)
+# pyroute2 0.9 uses typing features of Python 3.8; 0.8.1 is the newest for 3.6/3.7.
+NEWEST_FOR_OLD_PYTHON = '0.8.1'
+PRIVATE_ROOT = '/usr/local/lib/kvmnet-hostnet'
+NETNS_DIR = '/var/run/netns'
+CLONE_NEWNET = 0x40000000
+
+
+def private_path(version_info=None):
+    """Where the bootstrap role installs pyroute2 for this interpreter."""
+    major, minor = (version_info or sys.version_info)[:2]
+    return os.path.join(PRIVATE_ROOT, 'python%d.%d' % (major, minor))
+
+
+def parse_version(text):
+    """(0, 7, 3) from '0.7.3' or '0.5.13.post1'; None when there is no version."""
+    match = re.match(r'(\d+)\.(\d+)(?:\.(\d+))?', str(text or ''))
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def version_text(version):
+    return '.'.join(str(part) for part in version)
+
+
+def install_hint(version_info=None):
+    """How to get a supported pyroute2 for this interpreter."""
+    version_info = version_info or sys.version_info
+    python = 'Python %d.%d' % tuple(version_info[:2])
+    if tuple(version_info[:2]) < (3, 8):
+        spec = "pyroute2>=%s,<=%s" % (version_text(MINIMUM), NEWEST_FOR_OLD_PYTHON)
+    else:
+        spec = 'pyroute2>=%s' % version_text(MINIMUM)
+    return ('apply the kvmnet.hostnet.pyroute2 role (it also works without network access on '
+            'the target), or run "%s -m pip install \'%s\'" for %s' % (
+                sys.executable or 'python3', spec, python))
+
+
+def installed_distributions(paths=None):
+    """(version, directory) of every pyroute2 distribution on ``paths``, found by metadata."""
+    found = []
+    pattern = re.compile(r'^pyroute2-(\d[^-]*?)(?:-py\d.*)?\.(?:dist-info|egg-info)$', re.I)
+    for path in paths if paths is not None else sys.path:
+        try:
+            names = os.listdir(path or '.')
+        except OSError:
+            continue
+        for name in names:
+            match = pattern.match(name)
+            if match:
+                found.append((match.group(1), path))
+    return found
+
+
+def _add_private_path():
+    path = private_path()
+    if os.path.isdir(path) and path not in sys.path:
+        # Before site-packages: the role installs here only when the system's is unusable.
+        sys.path.insert(0, path)
+
+
+_add_private_path()
+
+try:
+    import pyroute2
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    IMPORT_ERROR = None
+except Exception as import_error:  # pylint: disable=broad-except
+    # Not only ImportError: a pyroute2 too new for the interpreter fails with
+    # ImportError or SyntaxError depending on the version.
+    pyroute2 = IPRoute = None
+    IMPORT_ERROR = import_error
+
+    class NetlinkError(Exception):
+        """Stands in so that ``except NetlinkError`` works without pyroute2."""
+        code = None
+
+
+def found_version():
+    """The version of the imported pyroute2, from the package or its metadata."""
+    if pyroute2 is None:
+        return None
+    version = parse_version(getattr(pyroute2, '__version__', None))
+    if version is None:
+        location = os.path.dirname(os.path.dirname(os.path.abspath(pyroute2.__file__)))
+        for text, _path in installed_distributions([location]):
+            version = parse_version(text)
+    return version
+
+
+def problem():
+    """Why this target cannot run the modules, with the fix; None when it can."""
+    python = 'Python %d.%d.%d (%s)' % (sys.version_info[:3] + (sys.executable,))
+    if IMPORT_ERROR is not None:
+        installed = installed_distributions()
+        if not installed:
+            return ('pyroute2 is not installed for %s, kvmnet.hostnet needs >= %s: %s' % (
+                python, version_text(MINIMUM), install_hint()))
+        text, path = installed[0]
+        reason = str(IMPORT_ERROR) or IMPORT_ERROR.__class__.__name__
+        version = parse_version(text)
+        if version and version >= (0, 9) and sys.version_info[:2] < (3, 8):
+            reason = 'pyroute2 %s needs Python >= 3.8 (%s)' % (text, reason)
+        return ('pyroute2 %s is installed in %s but cannot be imported by %s: %s; %s' % (
+            text, path, python, reason, install_hint()))
+    version = found_version()
+    if version is not None and version < MINIMUM:
+        return ('pyroute2 %s found (%s), kvmnet.hostnet needs >= %s: %s' % (
+            version_text(version), os.path.dirname(pyroute2.__file__),
+            version_text(MINIMUM), install_hint()))
+    return None
+
+
+def require():
+    """Fail with ``problem()`` before anything is touched."""
+    message = problem()
+    if message:
+        raise NetError(message)
+
+
+# ---- network namespaces ----------------------------------------------------
+_libc = None
+
+
+def _setns(fd):
+    global _libc  # pylint: disable=global-statement
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+@contextmanager
+def inside(netns):
+    """Run the block with this thread in the named namespace (never creates it)."""
+    if not netns:
+        yield
+        return
+    home = os.open('/proc/self/ns/net', os.O_RDONLY)
+    try:
+        try:
+            target = os.open(os.path.join(NETNS_DIR, netns), os.O_RDONLY)
+        except OSError as error:
+            if error.errno == errno.ENOENT:
+                raise OSError(error.errno, 'network namespace %r does not exist' % netns)
+            raise
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(home)
+
+
+def open_iproute(netns=None):
+    """An IPRoute whose socket lives in ``netns`` (None: this namespace), with ext ACKs."""
+    require()
+    with inside(netns):
+        return IPRoute(ext_ack=True)
