@@ -116,6 +116,7 @@ class Outcome:
     """What a reconcile run did: changed, plan, before/after views."""
 
     def __init__(self, operations, before, after, recreated):
+        self.operations = operations  # each with its undo: what a checkpoint hands its watchdog
         self.plan = [op.summary for op in operations]
         self.changed = bool(operations)
         self.before = before

@@ -1,0 +1,166 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: confirm
+short_description: Confirm or roll back a pending commit-confirmed change of kvmnet.hostnet
+version_added: 0.2.0
+description:
+  - A kvmnet.hostnet link module run with O(kvmnet.hostnet.linux_bridge#module:confirm_timeout)
+    applies its change and leaves a watchdog on the host that undoes it at the deadline.
+    This module tells the watchdog to stand down (V(confirm)) or to undo the change now
+    (V(rollback)), and reports what was pending.
+  - Run it over a new connection after probing that the host is still reachable; the
+    O(kvmnet.hostnet.hypervisor_network) role does this in its confirm stage.
+  - A rollback reads the state back and fails when it differs from the state before the
+    checkpoint, listing the differences.
+  - A confirmation that arrives after the deadline fails and says the change was rolled back.
+author:
+  - kvmnet.hostnet developers (@kvmnet)
+attributes:
+  check_mode:
+    description: Reports what is pending without confirming or rolling back.
+    support: full
+  diff_mode:
+    description: Nothing to show; the module changes no configuration of its own.
+    support: none
+  platform:
+    description: Target operating systems.
+    support: full
+    platforms: linux
+options:
+  action:
+    description:
+      - V(confirm) keeps the pending change; files staged by the change are written now.
+      - V(rollback) undoes it now instead of at the deadline.
+    type: str
+    choices: [confirm, rollback]
+    default: confirm
+  checkpoint:
+    description:
+      - The checkpoint this confirmation is for (the modules' O(kvmnet.hostnet.linux_bridge#module:confirm_checkpoint)).
+      - When given, a different pending checkpoint is an error and is left alone, and a
+        confirmation of this checkpoint after it was rolled back fails.
+    type: str
+  netns:
+    description: Network namespace of the checkpoint; the host's when omitted.
+    type: str
+  wait:
+    description: Seconds to wait for the watchdogs to finish confirming or rolling back.
+    type: int
+    default: 60
+'''
+
+EXAMPLES = r'''
+- name: Take the uplink into br0; the host undoes it in 120 s unless confirmed
+  kvmnet.hostnet.linux_bridge:
+    name: br0
+    takeover_from: eth0
+    confirm_timeout: 120
+    confirm_checkpoint: site-run
+
+- name: A new SSH connection, not the multiplexed one that carried the change
+  ansible.builtin.meta: reset_connection
+
+- name: The gateway answers from the host
+  ansible.builtin.command:
+    argv: [ping, -c1, -W2, 192.0.2.1]
+  changed_when: false
+
+- name: Keep the change
+  kvmnet.hostnet.confirm:
+    checkpoint: site-run
+'''
+
+RETURN = r'''
+pending:
+  description: What was pending when the module ran (none when nothing was).
+  returned: always
+  type: dict
+  sample: {id: site-run, state: pending, deadline: "2026-11-30T04:00:00Z", seconds_left: 97,
+           modules: [linux_bridge], plan: ["create bridge br0", "attach eth0 to bridge br0"]}
+result:
+  description:
+    - How the checkpoint ended, from the host's record; for V(rollback) whether the state
+      equals the one before the checkpoint (C(equal)) and any C(differences).
+    - When nothing was pending, the last recorded result (none if there is none).
+  returned: always
+  type: dict
+  sample: {id: site-run, outcome: rolled_back, reason: requested, equal: true, differences: []}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
+    CheckpointStore, current, describe, settle)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+
+
+def outcome_problem(action, checkpoint, pending, result):
+    """Why the run failed, or None."""
+    if pending is None:
+        if checkpoint and result and result.get('id') == checkpoint \
+                and result.get('outcome') != 'confirmed' and action == 'confirm':
+            return ('checkpoint %s cannot be confirmed: it ended %s at %s (%s)' % (
+                checkpoint, result.get('outcome'), result.get('finished'),
+                result.get('message') or 'its deadline passed before the confirmation'))
+        if checkpoint and action == 'confirm' and (not result or result.get('id') != checkpoint):
+            return ('no checkpoint %s is pending and none was recorded: the change it guarded '
+                    'did not run, or the host rebooted (which drops unconfirmed changes)' % checkpoint)
+        return None
+    if result is None:
+        return 'checkpoint %s finished but left no result' % pending['id']
+    if action == 'confirm' and result.get('outcome') != 'confirmed':
+        return ('checkpoint %s reached its deadline (%s) before the confirmation and was rolled '
+                'back' % (pending['id'], pending['deadline']))
+    if result.get('outcome') == 'rolled_back' and not result.get('equal', False):
+        return ('checkpoint %s was rolled back, but the state differs from before it: %s%s' % (
+            pending['id'], '; '.join(result.get('differences') or []),
+            '; not undone: ' + '; '.join(result['leftovers']) if result.get('leftovers') else ''))
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            action=dict(type='str', default='confirm', choices=['confirm', 'rollback']),
+            checkpoint=dict(type='str'),
+            netns=dict(type='str'),
+            wait=dict(type='int', default=60),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    store = CheckpointStore(params['netns'])
+    try:
+        if module.check_mode:
+            with store.locked():
+                record, warnings = current(store)
+            for warning in warnings:
+                module.warn(warning)
+            module.exit_json(changed=record is not None, pending=describe(record) if record else None,
+                             result=None)
+        with store.locked():
+            record, _warnings = current(store)
+        if record is not None and params['checkpoint'] and record['id'] != params['checkpoint']:
+            module.fail_json(msg='checkpoint %s is pending, not %s; it was left alone'
+                             % (record['id'], params['checkpoint']), pending=describe(record))
+        pending, result, warnings = settle(store, params['action'], params['wait'])
+    except NetError as error:
+        module.fail_json(msg=error.message)
+    for warning in warnings:
+        module.warn(warning)
+    problem = outcome_problem(params['action'], params['checkpoint'], pending, result)
+    if problem:
+        module.fail_json(msg=problem, pending=pending, result=result)
+    module.exit_json(changed=pending is not None, pending=pending, result=result)
+
+
+if __name__ == '__main__':
+    main()
