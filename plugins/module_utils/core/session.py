@@ -22,6 +22,9 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.compat import 
 
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
+DEFAULT_MTU = 1500
+SOL_NETLINK = 270
+NETLINK_GET_STRICT_CHK = 12
 
 
 class LinkState:
@@ -55,6 +58,39 @@ def _attrs(nla):
     return dict((name, value) for name, value in nla.get('attrs', []))
 
 
+def _kind_of(msg):
+    info = msg.get('IFLA_LINKINFO')
+    return info.get('IFLA_INFO_KIND') if info else None
+
+
+class PlannedLink:
+    """A link a batch will create, as link() shows it while imagining.
+
+    The attributes LinkState has; what the request does not say is unknown (None),
+    except the MTU, which is the kernel's default for a new link.
+    """
+
+    def __init__(self, name, kind, mtu=None, mac=None, parent=None):
+        self.msg = {}
+        self.index = None
+        self.name = name
+        self.flags = 0
+        self.up = False
+        self.mtu = mtu or DEFAULT_MTU
+        self.mac = mac
+        self.operstate = None
+        self.master = None
+        self.parent = parent
+        self.link_netnsid = None
+        self.kind = kind
+        self.slave_kind = None
+        self.data = {}
+        self.slave_data = {}
+
+    def __repr__(self):
+        return '<planned link %s kind=%s>' % (self.name, self.kind)
+
+
 def netns_exists(name):
     return os.path.exists(os.path.join(NETNS_DIR, name))
 
@@ -73,6 +109,11 @@ class NetlinkSession:
         except (OSError, NetlinkError) as error:
             raise NetError('cannot open a netlink session%s: %s' % (
                 ' in namespace %r' % netns if netns else '', error))
+        # Link reads served from memory while remember() is on (see there).
+        self._memo = None
+        # Links a batch will create: check() and plan() may treat them as present.
+        self._promised = {}
+        self._imagining = False
 
     def close(self):
         self.ipr.close()
@@ -86,21 +127,32 @@ class NetlinkSession:
     # ---- reads -------------------------------------------------------------
     def link(self, name):
         """The LinkState of interface ``name``, or None when it does not exist."""
-        try:
-            msgs = self.ipr.link('get', ifname=name)
-        except NetlinkError as error:
-            if error.code in (19, 22):  # ENODEV; EINVAL on some kernels for a bad name
-                return None
-            raise NotApplied(kernel_error_message(error, 'reading link %s' % name))
-        return LinkState(msgs[0]) if msgs else None
+        if self._memo is not None and name in self._memo:
+            state = self._memo[name]
+        else:
+            try:
+                msgs = self.ipr.link('get', ifname=name)
+            except NetlinkError as error:
+                if error.code not in (19, 22):  # ENODEV; EINVAL on some kernels for a bad name
+                    raise NotApplied(kernel_error_message(error, 'reading link %s' % name))
+                msgs = None
+            state = LinkState(msgs[0]) if msgs else None
+            self._remember(name, state)
+        if state is None and self._imagining:
+            return self._promised.get(name)
+        return state
 
     def link_by_index(self, index):
+        if self._memo is not None and index in self._memo:
+            return self._memo[index]
         try:
-            return LinkState(self.ipr.link('get', index=index)[0])
+            state = LinkState(self.ipr.link('get', index=index)[0])
         except NetlinkError as error:
             if error.code == 19:
                 return None
             raise
+        self._remember(state.name, state)
+        return state
 
     def require_link(self, name):
         state = self.link(name)
@@ -112,7 +164,12 @@ class NetlinkSession:
         return self.require_link(name).index
 
     def links_of_master(self, master_index):
-        return [LinkState(m) for m in self.ipr.link('dump', master=master_index)]
+        """The ports of a master; the kernel filters the dump (IFLA_MASTER in the request)."""
+        # With a dump_filter of its own, pyroute2 sends master= in the request instead
+        # of dumping every link of the host; the filter keeps old kernels correct.
+        return [LinkState(m) for m in self.ipr.link(
+            'dump', master=master_index,
+            dump_filter=lambda msg: msg.get('IFLA_MASTER') == master_index)]
 
     def addresses(self, index):
         """Addresses on link ``index`` as (ip/prefix string, family, scope, msg)."""
@@ -142,6 +199,8 @@ class NetlinkSession:
     def call(self, action, method, *args, **kwargs):
         """Run an IPRoute request; translate kernel errors into operator advice."""
         kind = kwargs.get('kind') if args and args[0] == 'add' else None
+        if self._memo and not (args and args[0] in ('dump', 'get')):
+            self._memo.clear()  # a write makes what was remembered stale
         try:
             # Inside the namespace: tun/tap creation is an ioctl, not a netlink request.
             with compat.inside(self.netns):
@@ -150,6 +209,70 @@ class NetlinkSession:
             raise NotApplied(kernel_error_message(error, action, kind))
         except OSError as error:
             raise NotApplied('%s: %s' % (action, error))
+
+    # ---- reads for many facets at once (host_network) ----------------------
+    def remember(self):
+        """Serve repeated reads of a link from memory until forget() or a write.
+
+        Dozens of facets of one batch read the same bridge or parent; with this on,
+        each link costs one RTM_GETLINK per read phase whatever the host holds.
+        Only for phases that do not change the host: forget() before any write
+        that bypasses call() (a teamd start, another namespace's session).
+        """
+        if self._memo is None:
+            self._memo = {}
+
+    def forget(self):
+        self._memo = None
+
+    def _remember(self, name, state):
+        if self._memo is None:
+            return
+        self._memo[name] = state
+        if state is not None:
+            self._memo[state.index] = state
+
+    def promise(self, name, planned):
+        """Register a link a batch creates: a PlannedLink, seen while imagining."""
+        self._promised[name] = planned
+
+    def imagine(self, on):
+        """While on, link(name) of a missing but promised link returns its PlannedLink.
+
+        check() and plan() of one item then see the links that earlier items of the
+        same batch create (a VLAN a bridge lists as port), as a run of the single
+        modules one after the other would; read() never imagines.
+        """
+        self._imagining = on
+
+    def fdb_entries(self, index):
+        """The AF_BRIDGE neighbour entries of link ``index`` (the kernel filters them).
+
+        A filtered FDB dump needs strict checking (kernel 4.20+); older kernels dump
+        everything and the entries are filtered here.
+        """
+        strict = self._set_strict(True)
+        try:
+            msgs = self.call('reading the FDB of ifindex %s' % index, 'neigh', 'dump',
+                             family=socket.AF_BRIDGE, ifindex=index if strict else 0,
+                             dump_filter=lambda msg: msg['ifindex'] == index)
+            return list(msgs)
+        finally:
+            if strict:
+                self._set_strict(False)
+
+    def _set_strict(self, on):
+        try:
+            self.ipr.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, int(on))
+        except (OSError, AttributeError):
+            return False
+        return True
+
+    def links_of_kind(self, kind):
+        """Every link of IFLA_INFO_KIND ``kind``; the kernel filters the dump (4.6+)."""
+        return [LinkState(m) for m in self.ipr.link(
+            'dump', IFLA_LINKINFO={'attrs': [('IFLA_INFO_KIND', kind)]},
+            dump_filter=lambda msg: _kind_of(msg) == kind)]
 
 
 def family_of(address):

@@ -106,11 +106,9 @@ class VxlanFdb(Facet):
 
     @staticmethod
     def _pairs(net, state):
-        # Dump everything and filter here: a dump filtered by ifindex drops the
-        # default-destination entries of a VXLAN.
         default = state.data.get('IFLA_VXLAN_GROUP')
         pairs = set()
-        for msg in net.call('reading the FDB of %s' % state.name, 'fdb', 'dump'):
+        for msg in net.fdb_entries(state.index):
             if msg['ifindex'] != state.index or not msg['flags'] & NTF_SELF \
                     or not msg['state'] & NUD_PERMANENT:
                 continue
