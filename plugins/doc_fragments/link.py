@@ -48,4 +48,30 @@ options:
     description: Whether the link is administratively up.
     type: bool
     default: true
+  confirm_timeout:
+    description:
+      - Commit-confirmed apply. The module snapshots the namespace's network state, applies
+        its change and leaves a watchdog on the host that undoes the change after this many
+        seconds unless M(kvmnet.hostnet.confirm) confirms it. The watchdog survives the
+        module's exit and the end of the SSH session; the pending checkpoint lives in
+        C(/run/kvmnet), so a reboot before the confirmation boots into the old configuration.
+      - The return value C(checkpoint) says what is pending and until when.
+      - A change that cannot be undone (removing a link, recreating one) is refused with this
+        option, before anything is touched.
+      - At least 5 seconds. Off when omitted.
+    type: int
+  confirm_checkpoint:
+    description:
+      - Name of the checkpoint. Runs naming the same pending checkpoint join it (one
+        watchdog each, undone newest first) and push its deadline to at least their own
+        O(confirm_timeout); a run naming another one fails while one is pending.
+      - Without it every run with O(confirm_timeout) makes its own checkpoint.
+    type: str
+  confirm_wait:
+    description:
+      - While a checkpoint is pending in the namespace, every run (with or without
+        O(confirm_timeout)) fails saying what is pending and until when. This many seconds
+        it waits for the checkpoint to be confirmed, rolled back or to expire first.
+    type: int
+    default: 0
 '''

@@ -6,7 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
+    CONFIRM_OPTIONS, run_confirmed)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
     BridgePorts, PortSpec, PORT_OPTION_SPEC)
@@ -19,6 +20,7 @@ COMMON_LINK_OPTIONS = dict(
     mtu=dict(type='int'),
     mac=dict(type='str'),
     up=dict(type='bool', default=True),
+    **CONFIRM_OPTIONS
 )
 
 # ``bridge:`` on a link module: attach the link to this bridge with these port options.
@@ -54,14 +56,15 @@ def run_module(module, build_facets, summarize, extra_results=None, netns=None):
     params = module.params
     try:
         facets = build_facets(params)
-        outcome = reconcile(facets, netns=netns or params.get('netns'),
-                            check_mode=module.check_mode)
+        outcome, confirmation = run_confirmed(module, module._name, facets,
+                                              netns or params.get('netns'))
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
     result = dict(changed=outcome.changed, plan=outcome.plan, recreated=outcome.recreated,
                   interface=summarize(outcome.after))
     if extra_results is not None:
         result.update(extra_results(outcome.after))
+    result.update(confirmation)
     if module._diff:
         result['diff'] = outcome.diff()
     module.exit_json(**result)
