@@ -39,8 +39,10 @@ options:
     description:
       - V(confirm) keeps the pending change; files staged by the change are written now.
       - V(rollback) undoes it now instead of at the deadline.
+      - V(status) changes nothing: it reports what is pending and, in RV(guarded), the
+        interfaces whose change can cut the host off.
     type: str
-    choices: [confirm, rollback]
+    choices: [confirm, rollback, status]
     default: confirm
   checkpoint:
     description:
@@ -93,13 +95,24 @@ result:
   returned: always
   type: dict
   sample: {id: site-run, outcome: rolled_back, reason: requested, equal: true, differences: []}
+guarded:
+  description:
+    - With O(action=status), the interfaces that carry a default route (C(default_route)),
+      the default gateways (C(gateways)), the interface holding the address this SSH
+      connection reached (C(connection)), and all of those with their masters, ports and
+      lower devices (C(interfaces)).
+  returned: when O(action=status)
+  type: dict
+  sample: {default_route: [br0], gateways: [192.0.2.1], connection: [br0], interfaces: [br0, eth0]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
-    CheckpointStore, current, describe, settle)
+    CheckpointStore, connection_address, current, describe, guarded_interfaces, read_result,
+    settle)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
 
 
 def outcome_problem(action, checkpoint, pending, result):
@@ -126,10 +139,25 @@ def outcome_problem(action, checkpoint, pending, result):
     return None
 
 
+def report(module, store):
+    """What is pending, the last result, what must not be cut; changes nothing."""
+    with store.locked():
+        record, warnings = current(store)
+    for warning in warnings:
+        module.warn(warning)
+    result = dict(changed=record is not None and module.params['action'] != 'status',
+                  pending=describe(record) if record else None,
+                  result=None if record else read_result(store))
+    if module.params['action'] == 'status':
+        with NetlinkSession(module.params['netns']) as net:
+            result['guarded'] = guarded_interfaces(net, connection_address())
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type='str', default='confirm', choices=['confirm', 'rollback']),
+            action=dict(type='str', default='confirm', choices=['confirm', 'rollback', 'status']),
             checkpoint=dict(type='str'),
             netns=dict(type='str'),
             wait=dict(type='int', default=60),
@@ -139,13 +167,8 @@ def main():
     params = module.params
     store = CheckpointStore(params['netns'])
     try:
-        if module.check_mode:
-            with store.locked():
-                record, warnings = current(store)
-            for warning in warnings:
-                module.warn(warning)
-            module.exit_json(changed=record is not None, pending=describe(record) if record else None,
-                             result=None)
+        if module.check_mode or params['action'] == 'status':
+            report(module, store)
         with store.locked():
             record, _warnings = current(store)
         if record is not None and params['checkpoint'] and record['id'] != params['checkpoint']:

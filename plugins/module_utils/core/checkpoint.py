@@ -229,6 +229,11 @@ class CheckpointStore:
             pass
 
 
+def read_result(store):
+    """How the last checkpoint of the namespace ended, or None."""
+    return _read_json(store.result_path)
+
+
 def describe(record):
     """What is pending, for messages and results."""
     return dict(id=record['id'], state=record['state'], created=_iso(record['created']),
@@ -333,6 +338,14 @@ def reconcile_confirmed(module_name, params, facets, netns, check_mode,
 
     store = store_factory(netns)
     joined, warnings = wait_until_free(store, checkpoint_id, params.get('confirm_wait'))
+    if checkpoint_id and joined is None:
+        ended = read_result(store)
+        if ended and ended.get('id') == checkpoint_id:
+            # A run that lost its connection would otherwise start the same checkpoint
+            # again on a host that already rolled it back.
+            raise InvalidRequest(['checkpoint %s already ended (%s at %s); this run belongs to '
+                                  'it: start a new run with a new confirm_checkpoint'
+                                  % (checkpoint_id, ended.get('outcome'), ended.get('finished'))])
     result = dict(checkpoint=describe(joined) if joined else None, warnings=warnings)
     if timeout is None or check_mode:
         return reconcile(facets, netns=netns, check_mode=check_mode), result
@@ -536,6 +549,39 @@ class Watchdog:
         self.store.log('checkpoint %s %s' % (record['id'], result['outcome']))
 
 
+# ---- what a change must not cut ---------------------------------------------------------
+def guarded_interfaces(net, connection_address=None):
+    """Interfaces whose change can cut the host off: those of the default routes and of
+    ``connection_address`` (the address the controller reached), with their masters,
+    ports and lower devices."""
+    links = dict((msg['index'], msg) for msg in net.ipr.link('dump'))
+    name = dict((index, msg.get('IFLA_IFNAME')) for index, msg in links.items())
+    routes = [r for r in net.ipr.route('dump', table=RT_TABLE_MAIN)
+              if r['dst_len'] == 0 and r.get('RTA_OIF') in name]
+    found = dict(default_route=sorted(set(name[r.get('RTA_OIF')] for r in routes)),
+                 gateways=sorted(set(r.get('RTA_GATEWAY') for r in routes if r.get('RTA_GATEWAY'))),
+                 connection=[])
+    if connection_address:
+        found['connection'] = sorted(set(
+            name[msg['index']] for msg in net.ipr.addr('dump')
+            if msg.get('IFA_ADDRESS') == connection_address and msg['index'] in name))
+    seeds = set(index for index, msg in links.items()
+                if name[index] in found['default_route'] + found['connection'])
+    related = set(seeds)
+    for index in seeds:
+        msg = links[index]
+        related.update(i for i in (msg.get('IFLA_MASTER'), msg.get('IFLA_LINK')) if i in links)
+        related.update(i for i, other in links.items() if other.get('IFLA_MASTER') == index)
+    found['interfaces'] = sorted(name[index] for index in related)
+    return found
+
+
+def connection_address(environ=None):
+    """The host's own address of the SSH connection running this module, if any."""
+    words = (environ if environ is not None else os.environ).get('SSH_CONNECTION', '').split()
+    return words[2] if len(words) == 4 else None
+
+
 # ---- staged files ------------------------------------------------------------------
 def stage_file(store, record, path, content, mode=0o644):
     """Stage ``content`` for ``path``: written only when the checkpoint is confirmed.
@@ -571,7 +617,7 @@ def settle(store, action, wait_seconds=SEGMENT_GRACE_SECONDS + 10):
     with store.locked():
         record, warnings = current(store)
         if record is None:
-            return None, _read_json(store.result_path), warnings
+            return None, read_result(store), warnings
         pending = describe(record)
         # After the deadline the watchdogs are already rolling back: too late to confirm.
         if record['state'] == 'pending' and time.time() < record['deadline']:
@@ -583,4 +629,4 @@ def settle(store, action, wait_seconds=SEGMENT_GRACE_SECONDS + 10):
     if os.path.exists(store.record_path):
         raise NetError('checkpoint %s did not finish within %d s; see %s'
                        % (record['id'], wait_seconds, store.log_path))
-    return pending, _read_json(store.result_path), warnings
+    return pending, read_result(store), warnings

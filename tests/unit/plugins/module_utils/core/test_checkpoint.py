@@ -147,3 +147,21 @@ def test_confirm_outcomes(action, name, pending, result, problem):
         assert found is None
     else:
         assert problem in found
+
+
+def test_a_run_of_a_checkpoint_that_already_ended_is_refused(store):
+    checkpoint._write_json(store.result_path, dict(id='cp1', outcome='rolled_back', finished='T'))
+    params = dict(confirm_timeout=30, confirm_checkpoint='cp1', confirm_wait=0)
+    with pytest.raises(InvalidRequest) as raised:
+        checkpoint.reconcile_confirmed('m', params, [], None, False,
+                                       store_factory=lambda netns: store)
+    assert 'checkpoint cp1 already ended (rolled_back at T)' in raised.value.message
+
+
+@pytest.mark.parametrize('value, address', [
+    ('198.51.100.7 50022 192.0.2.10 22', '192.0.2.10'),
+    ('', None),
+    ('garbage', None),
+])
+def test_connection_address_is_the_server_side_of_ssh_connection(value, address):
+    assert checkpoint.connection_address({'SSH_CONNECTION': value}) == address
