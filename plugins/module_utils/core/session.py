@@ -195,6 +195,41 @@ class NetlinkSession:
     def default_routes(self, family):
         return [r for r in self.routes(family=family) if r['dst_len'] == 0 and r['type'] == 1]
 
+    # ---- whole-host reads (diagnosis, host_network_info) -------------------
+    def all_links(self):
+        """Every link of the namespace as LinkState, in ifindex order."""
+        return sorted((LinkState(m) for m in self.ipr.link('dump')), key=lambda s: s.index)
+
+    def all_addresses(self):
+        """{ifindex: [(ip/prefix, family, scope, msg), ...]} for every link."""
+        found = {}
+        for msg in self.ipr.addr('dump'):
+            found.setdefault(msg['index'], []).append((
+                '%s/%s' % (msg.get('IFA_ADDRESS'), msg['prefixlen']), msg['family'], msg['scope'],
+                msg))
+        return found
+
+    def neighbours(self, family=socket.AF_INET):
+        """Neighbour (ARP/NDP) entries as dicts: ifindex, dst, lladdr, state (NUD bits)."""
+        return [dict(ifindex=msg['ifindex'], dst=msg.get('NDA_DST'), lladdr=msg.get('NDA_LLADDR'),
+                     state=msg['state'])
+                for msg in self.ipr.neigh('dump', family=family)]
+
+    def bridge_fdb(self):
+        """Forwarding database entries (AF_BRIDGE) of every link, bridge and VXLAN alike."""
+        return [dict(ifindex=msg['ifindex'], mac=msg.get('NDA_LLADDR'), dst=msg.get('NDA_DST'),
+                     port=msg.get('NDA_PORT'), master=msg.get('NDA_MASTER'),
+                     vlan=msg.get('NDA_VLAN'), state=msg['state'], flags=msg['flags'])
+                for msg in self.ipr.fdb('dump')]
+
+    def route_to(self, address):
+        """The route the kernel picks for ``address`` (RTM_GETROUTE), or None if unreachable."""
+        try:
+            found = self.ipr.route('get', dst=address)
+        except NetlinkError:
+            return None
+        return found[0] if found else None
+
     # ---- writes ------------------------------------------------------------
     def call(self, action, method, *args, **kwargs):
         """Run an IPRoute request; translate kernel errors into operator advice."""
@@ -235,6 +270,9 @@ class NetlinkSession:
     def promise(self, name, planned):
         """Register a link a batch creates: a PlannedLink, seen while imagining."""
         self._promised[name] = planned
+
+    def promised_names(self):
+        return list(self._promised)
 
     def imagine(self, on):
         """While on, link(name) of a missing but promised link returns its PlannedLink.
