@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The boot-time restore: stored desired state, replayed through the same engine.
+
+``kvmnet-hostnet-restore.service`` runs ``restore.pyz``, a zip of this collection's
+module_utils (and the Ansible module_utils they import) as the installing run had
+them, so the target needs no Ansible. It replays every record kept for ``restore``
+and, on NetworkManager hosts, the records with something NetworkManager cannot hold
+(after NetworkManager has activated its profiles). Each record goes through
+``build_facets`` and ``reconcile``: what is already right is left alone. A record
+that cannot be applied is logged at error priority and fails the unit.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ast
+import importlib
+import importlib.machinery
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.store import (
+    PROGRAM, RECORDS, load_records, record_key)
+
+ENTRY_MODULE = __name__
+# zip entries get a fixed date, so the same code gives the same bytes (no change)
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# sd-daemon(3) priority prefixes: the journal files the line under that priority
+ERROR, NOTICE = '<3>', '<5>'
+
+
+def unit_text(python, after_networkmanager):
+    """The systemd unit; on NetworkManager hosts it waits for NetworkManager's start-up."""
+    wants = 'Wants=NetworkManager-wait-online.service\n' if after_networkmanager else ''
+    return (
+        '# Installed by kvmnet.hostnet; removed when no link needs it.\n'
+        '[Unit]\n'
+        'Description=Re-apply kvmnet.hostnet links from their stored desired state\n'
+        'After=network-pre.target systemd-udev-settle.service NetworkManager.service '
+        'NetworkManager-wait-online.service networking.service network.service\n'
+        + wants +
+        'Before=network-online.target libvirtd.service libvirt-guests.service\n'
+        'ConditionDirectoryNotEmpty=/%s\n'
+        '\n'
+        '[Service]\n'
+        'Type=oneshot\n'
+        'RemainAfterExit=yes\n'
+        'ExecStart=%s /%s\n'
+        '\n'
+        '[Install]\n'
+        'WantedBy=multi-user.target\n' % (RECORDS, python, PROGRAM))
+
+
+# ---- the program ---------------------------------------------------------------
+
+def _module(name):
+    module = sys.modules.get(name)
+    if module is None:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # a name imported from a module, not a module
+            return None
+    return module
+
+
+def _source(name):
+    """(source, is_package) of a module as its file holds it, or (None, False).
+
+    Found through the parent package's path, not sys.modules: a module may stand in
+    for another there (ansible.module_utils.distro is its _distro).
+    """
+    parent = name.rpartition('.')[0]
+    path = getattr(_module(parent), '__path__', None) if parent else None
+    if parent and path is None:
+        return None, False
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        return spec.loader.get_source(name), spec.submodule_search_locations is not None
+    except Exception:  # not a module: a name imported from one
+        return None, False
+
+
+def _imported_names(name, source, is_package):
+    package = name if is_package else name.rpartition('.')[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _level in range(1, node.level):
+                base = base.rpartition('.')[0]
+            base = (base + '.' + node.module if node.module else base) if node.level else node.module
+            yield base
+            for alias in node.names:
+                yield base + '.' + alias.name
+
+
+def program_sources():
+    """{path in the zip: source} of the restore entry point and all it imports."""
+    sources = {}
+    wanted = [ENTRY_MODULE, 'ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds']
+    seen = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen or not name.startswith(('ansible.', 'ansible_collections.')):
+            continue
+        seen.add(name)
+        source, is_package = _source(name)
+        if source is None:
+            continue
+        path = name.replace('.', '/') + ('/__init__.py' if is_package else '.py')
+        sources[path] = source
+        wanted.extend(_imported_names(name, source, is_package))
+    # Packages without an __init__ of their own (namespace packages) get an empty one.
+    for path in list(sources):
+        parts = path.split('/')[:-1]
+        for depth in range(1, len(parts) + 1):
+            sources.setdefault('/'.join(parts[:depth]) + '/__init__.py', '')
+    sources['__main__.py'] = ('import sys\nfrom %s import main\nsys.exit(main())\n' % ENTRY_MODULE)
+    return sources
+
+
+def program_bytes():
+    """restore.pyz: the same sources always give the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for path, source in sorted(program_sources().items()):
+            entry = zipfile.ZipInfo(path, ZIP_DATE)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, source.encode('utf-8'))
+    return buffer.getvalue()
+
+
+# ---- at boot ---------------------------------------------------------------------
+
+def due(records):
+    """The records the unit replays: restore-kept ones, and NetworkManager gaps."""
+    return [record for record in records if record.get('persist') == 'restore' or record.get('replay')]
+
+
+def replay(link_module, params):
+    kernel_module = getattr(link_module, 'kernel_module', None)
+    if kernel_module and not os.path.isdir('/sys/module/%s' % kernel_module):
+        subprocess.call(['modprobe', kernel_module])
+    facets = link_module.build_facets(params)
+    return reconcile(facets, netns=link_module.netns(params))
+
+
+def main(root='/', modules=None, out=None):
+    """Replay what is due; 0 when all of it is applied, 1 (and error lines) when not."""
+    if modules is None:
+        from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import MODULES as modules
+    out = out or sys.stdout
+    try:
+        records = load_records(root)
+    except ValueError as error:
+        print('%skvmnet-hostnet: %s' % (ERROR, error), file=out)
+        return 1
+    order = list(modules)
+    pending = sorted(due(records), key=lambda record: order.index(record['module'])
+                     if record['module'] in order else len(order))
+    failures = {}
+    # A link may need one a later record builds (a VLAN attached to a bridge made
+    # after it): replay what failed again while each pass gets further.
+    while pending:
+        failures = {}
+        for record in pending:
+            key = record_key(record)
+            try:
+                link_module = modules[record['module']]
+                outcome = replay(link_module, record['params'])
+            except KeyError:
+                failures[key] = 'unknown module %s (the installed restore program is older ' \
+                                'than the record; run the module again)' % record['module']
+                continue
+            except NetError as error:
+                failures[key] = error.message
+                continue
+            print('%skvmnet-hostnet: %s: %s' % (NOTICE, key, '; '.join(outcome.plan) or 'as stored'),
+                  file=out)
+        if len(failures) == len(pending):
+            break
+        pending = [record for record in pending if record_key(record) in failures]
+    for key, message in sorted(failures.items()):
+        print('%skvmnet-hostnet: %s NOT restored: %s' % (ERROR, key, message), file=out)
+    return 1 if failures else 0

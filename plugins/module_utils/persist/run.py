@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: kvmnet.hostnet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``persist`` option of every link module: a run, then the files that keep it.
+
+``none`` leaves persisted files alone (``state: absent`` still removes the item's
+own); ``networkmanager`` writes profiles; ``restore`` keeps the desired state for the
+boot-time unit only; ``auto`` is networkmanager when NetworkManager runs, else
+restore. Files are compared first: a second run changes nothing, check mode writes
+nothing, and every file change is in the plan and the diff.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import sys
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest, NotApplied
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist import restore, store
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.files import FilePlan, read_bytes
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.keyfile import (
+    PROFILE_PREFIX, profile_filename)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.nm import RENDERERS
+
+PERSIST_OPTION = dict(type='str', default='none',
+                      choices=['auto', 'networkmanager', 'restore', 'none'])
+# Tests point the whole file tree somewhere else.
+ROOT_ENVIRONMENT = 'KVMNET_HOSTNET_PERSIST_ROOT'
+# Modules whose links NetworkManager must leave alone: VM NICs are the VM's.
+UNMANAGED_MODULES = ('kvm_vm_nic',)
+UNMANAGED_PATTERNS = ('vnet*', 'macvtap*')
+
+
+def networkmanager_runs():
+    for pid in os.listdir('/proc'):
+        if pid.isdigit():
+            try:
+                with open('/proc/%s/comm' % pid) as handle:
+                    if handle.read().strip() == 'NetworkManager':
+                        return True
+            except (IOError, OSError):
+                continue
+    return False
+
+
+def resolve(mode, root):
+    if mode == 'auto':
+        return 'networkmanager' if networkmanager_runs() else 'restore'
+    return mode
+
+
+class PersistedOutcome:
+    """A reconcile outcome plus the file changes that persist it."""
+
+    def __init__(self, outcome, files):
+        self.outcome = outcome
+        self.operations = getattr(outcome, 'operations', [])
+        self.files = files
+        self.plan = outcome.plan + files.summaries()
+        self.changed = outcome.changed or bool(files.changes)
+        self.before = outcome.before
+        self.after = outcome.after
+        self.recreated = outcome.recreated
+
+    def diff(self):
+        return [self.outcome.diff()] + self.files.diffs()
+
+
+def persistence(module, link_module, facets):
+    """Check ``persist`` before anything is touched; return finish(outcome).
+
+    finish() brings the persisted files in line with the run's outcome (check mode:
+    plans only) and returns the outcome with the file changes in plan, diff and
+    changed.
+    """
+    params = module.params
+    mode = params.get('persist') or 'none'
+    root = os.environ.get(ROOT_ENVIRONMENT, '/')
+    netns = link_module.netns(params)
+    resolved = resolve(mode, root)
+    problems = []
+    if mode != 'none' and netns:
+        problems.append('persist: %s works on links of the host namespace; this one is in netns %s '
+                        '(use persist: none)' % (mode, netns))
+    if resolved == 'networkmanager' and not os.path.isdir(os.path.join(root, store.NM_CONF_DIR)):
+        problems.append('persist: networkmanager, but NetworkManager is not installed (no /%s); '
+                        'use persist: restore, or auto' % store.NM_CONF_DIR)
+    if problems:
+        raise InvalidRequest(problems)
+
+    def finish(outcome):
+        if mode == 'none' and (params['state'] == 'present' or netns):
+            return outcome
+        try:
+            files = plan_files(root, link_module, params, facets, outcome.after, resolved)
+            if files.changes and not module.check_mode:
+                files.apply()
+                if any(path.endswith(store.UNIT_NAME) for path in files.paths) and root == '/' \
+                        and os.path.isdir('/run/systemd/system'):
+                    module.run_command(['systemctl', 'daemon-reload'])
+        except (IOError, OSError, ValueError) as error:
+            raise NotApplied('the links were set, but persisting them failed: %s' % error)
+        return PersistedOutcome(outcome, files) if files.changes else outcome
+    return finish
+
+
+def _all_modules(link_module):
+    try:
+        from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import MODULES
+    except ImportError:
+        MODULES = {}
+    modules = dict(MODULES)
+    modules[link_module.name] = link_module
+    return modules
+
+
+def plan_files(root, link_module, params, facets, after, resolved, modules=None, nic=None,
+               nic_mac=None, python=None):
+    """The FilePlan that brings every persisted file in line with the stored records."""
+    # Imported here: the profiles read the kinds' facets, and the kinds import the runner
+    # that imports this module.
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.profiles import is_nic, render
+    modules = modules or _all_modules(link_module)
+    records = dict((store.record_key(record), record) for record in store.load_records(root))
+    links = [facet for facet in facets if isinstance(facet, LinkFacet)]
+    key = '%s@%s' % (link_module.name, links[0].name if links else params['name'])
+    if params['state'] == 'absent':
+        records.pop(key, None)
+    else:
+        frozen = store.freeze(params, facets, after, RENDERERS)
+        records[key] = dict(module=link_module.name, persist=resolved, params=frozen)
+
+    entries = []
+    for record_key_, record in sorted(records.items()):
+        if record['persist'] == 'networkmanager' and record['module'] not in UNMANAGED_MODULES:
+            entries.append((record_key_, modules[record['module']].build_facets(record['params'])))
+    rendered = render(entries, nic=nic or is_nic)
+    for record_key_, record in records.items():
+        record['replay'] = record['persist'] != 'networkmanager' or record['module'] in UNMANAGED_MODULES \
+            or bool(rendered.gaps.get(record_key_))
+
+    files = FilePlan(root)
+    _plan_records(files, root, records)
+    _plan_profiles(files, root, rendered, nic_mac or _nic_mac)
+    _plan_restore_unit(files, records, python or sys.executable)
+    _plan_unmanaged(files, root, records)
+    return files
+
+
+def _plan_records(files, root, records):
+    wanted = {}
+    for record in records.values():
+        wanted[store.record_path(record['module'], record['params']['name'])] = record
+    for relative, record in wanted.items():
+        files.want(relative, store.render_record(record))
+    directory = os.path.join(root, store.RECORDS)
+    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        relative = os.path.join(store.RECORDS, name)
+        if name.endswith('.json') and relative not in wanted:
+            files.remove(relative)
+
+
+def _nic_mac(ifname):
+    text = read_bytes('/sys/class/net/%s/address' % ifname)
+    return text.decode().strip().lower() if text else None
+
+
+def _plan_profiles(files, root, rendered, nic_mac):
+    wanted = set()
+    for ifname, profile in rendered.profiles.items():
+        relative = os.path.join(store.KEYFILES, profile_filename(ifname))
+        wanted.add(relative)
+        files.want(relative, profile.render())
+    directory = os.path.join(root, store.KEYFILES)
+    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        relative = os.path.join(store.KEYFILES, name)
+        if name.startswith(PROFILE_PREFIX) and name.endswith('.nmconnection') and relative not in wanted:
+            files.remove(relative)
+    # A NIC that becomes a port loses its own profiles (kept in the backup directory);
+    # they come back when it is no longer a port of ours.
+    nics = dict((ifname, nic_mac(ifname)) for ifname, profile in rendered.profiles.items()
+                if profile.nm_type == 'ethernet')
+    for relative in store.profile_files(root):
+        text = read_bytes(os.path.join(root, relative)).decode('utf-8', 'replace')
+        bound = store.binding(relative, text)
+        if any(store.configures(bound, ifname, mac) for ifname, mac in nics.items()):
+            files.want(store.backup_path(relative), text, _file_mode(os.path.join(root, relative)))
+            files.remove(relative)
+    backups = os.path.join(root, store.BACKUPS)
+    for relative in store.profile_files(backups):
+        text = read_bytes(os.path.join(backups, relative)).decode('utf-8', 'replace')
+        bound = store.binding(relative, text)
+        if not any(store.configures(bound, ifname, mac) for ifname, mac in nics.items()):
+            files.want(relative, text, _file_mode(os.path.join(backups, relative)))
+            files.remove(store.backup_path(relative))
+
+
+def _file_mode(path):
+    return os.stat(path).st_mode & 0o7777
+
+
+def _plan_restore_unit(files, records, python):
+    due = restore.due(records.values())
+    if not due:
+        for relative in (store.UNIT_WANTS, store.UNIT, store.PROGRAM):
+            files.remove(relative)
+        return
+    after_nm = any(record['persist'] == 'networkmanager' for record in records.values())
+    files.want(store.PROGRAM, restore.program_bytes(), 0o644)
+    files.want(store.UNIT, restore.unit_text(python, after_nm), 0o644)
+    files.link(store.UNIT_WANTS, '/' + store.UNIT)
+
+
+def _plan_unmanaged(files, root, records):
+    if not records or not os.path.isdir(os.path.join(root, store.NM_CONF_DIR)):
+        files.remove(store.NM_UNMANAGED)
+        return
+    names = list(UNMANAGED_PATTERNS) + sorted(
+        record['params']['name'] for record in records.values() if record['module'] in UNMANAGED_MODULES)
+    files.want(store.NM_UNMANAGED,
+               '# Written by kvmnet.hostnet: VM NICs belong to their VMs, not to NetworkManager.\n'
+               '[keyfile]\nunmanaged-devices+=%s\n'
+               % ';'.join('interface-name:%s' % name for name in names), 0o644)

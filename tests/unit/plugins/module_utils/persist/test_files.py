@@ -1,0 +1,128 @@
+"""Persisted files as a module run plans them: records, profiles, backups, the unit.
+
+Real link modules build the facets from validated params; the file tree is a
+temporary root, so nothing here touches the machine's /etc.
+"""
+
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import MODULES
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist import restore, store
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.files import FilePlan
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.keyfile import parse
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import plan_files
+
+UPLINK = '[connection]\nid=uplink\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\nmethod=manual\n' \
+         'address1=192.0.2.10/24\ngateway=192.0.2.1\n'
+KEYFILES = 'etc/NetworkManager/system-connections'
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / KEYFILES).mkdir(parents=True)
+    uplink = tmp_path / KEYFILES / 'uplink.nmconnection'
+    uplink.write_text(UPLINK)
+    uplink.chmod(0o600)
+    return str(tmp_path)
+
+
+def validated(module, **args):
+    link_module = MODULES[module]
+    result = ArgumentSpecValidator(link_module.argument_spec, **link_module.module_kwargs).validate(args)
+    assert not result.error_messages
+    return link_module, result.validated_parameters
+
+
+def run(root, module, after=None, mode='networkmanager', apply=True, **args):
+    link_module, params = validated(module, **args)
+    files = plan_files(root, link_module, params, link_module.build_facets(params), after or {}, mode,
+                       nic=lambda name: name.startswith('eth'), nic_mac=lambda name: None,
+                       python='/usr/bin/python3')
+    if apply:
+        files.apply()
+    return files
+
+
+def read(root, relative):
+    with open(os.path.join(root, relative)) as handle:
+        return handle.read()
+
+
+TAKEOVER_AFTER = {'bridge': {'stp': False, 'forward_delay': 0.0, 'mac': '52:54:00:6b:00:00'},
+                  'addresses': {'addresses': ['192.0.2.10/24'], 'gateway': '192.0.2.1'}}
+
+
+def test_takeover_backs_up_the_uplink_profile_and_absent_brings_it_back(root):
+    files = run(root, 'linux_bridge', TAKEOVER_AFTER, name='br0', stp=False, forward_delay=0,
+                takeover_from='eth0')
+    assert not os.path.exists(os.path.join(root, KEYFILES, 'uplink.nmconnection'))
+    assert read(root, store.backup_path(KEYFILES + '/uplink.nmconnection')) == UPLINK
+    bridge = parse(read(root, KEYFILES + '/kvmnet-br0.nmconnection'))
+    assert bridge['ipv4']['address1'] == '192.0.2.10/24' and bridge['ipv4']['gateway'] == '192.0.2.1'
+    assert bridge['ethernet']['cloned-mac-address'] == '52:54:00:6b:00:00'
+    assert parse(read(root, KEYFILES + '/kvmnet-eth0.nmconnection'))['connection']['master'] == 'br0'
+    for path in files.paths:
+        if os.path.exists(path) and (path.endswith('.nmconnection') or '/links/' in path):
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and os.stat(path).st_uid == os.getuid()
+    # forward_delay 0 is beyond NetworkManager: the record replays at boot, the unit is there.
+    record = store.load_records(root)[0]
+    assert record['replay'] is True and record['params']['addresses'] == ['192.0.2.10/24']
+    assert os.readlink(os.path.join(root, store.UNIT_WANTS)) == '/' + store.UNIT
+
+    assert not run(root, 'linux_bridge', TAKEOVER_AFTER, name='br0', stp=False, forward_delay=0,
+                   takeover_from='eth0').changes
+
+    checked = run(root, 'linux_bridge', apply=False, name='br0', state='absent')
+    assert checked.changes and os.path.exists(os.path.join(root, store.UNIT))  # check mode: plan only
+    run(root, 'linux_bridge', name='br0', state='absent')
+    assert read(root, KEYFILES + '/uplink.nmconnection') == UPLINK
+    left = sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root) for n in names)
+    assert left == [KEYFILES + '/uplink.nmconnection']
+
+
+def test_restore_mode_writes_no_profile_and_the_program_runs(root):
+    run(root, 'linux_bridge', {'bridge': {'stp': False}}, mode='restore', name='br-vm', stp=False)
+    assert not [name for name in os.listdir(os.path.join(root, KEYFILES)) if name.startswith('kvmnet-')]
+    unit = read(root, store.UNIT)
+    assert 'ExecStart=/usr/bin/python3 /%s\n' % store.PROGRAM in unit
+    assert 'Wants=NetworkManager-wait-online' not in unit
+    program = os.path.join(root, store.PROGRAM)
+    names = zipfile.ZipFile(program).namelist()
+    assert '__main__.py' in names
+    assert 'ansible_collections/kvmnet/hostnet/plugins/module_utils/persist/restore.py' in names
+    assert restore.program_bytes() == open(program, 'rb').read()  # same code, same bytes
+    # The zip imports on its own: the restore entry point and the kinds registry load.
+    probe = subprocess.run([sys.executable, '-c', 'import sys; sys.path[:0] = [sys.argv[1]]; '
+                            'from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds '
+                            'import MODULES; print(sorted(MODULES))', program],
+                           capture_output=True, text=True, cwd='/', env={'PATH': os.environ['PATH']})
+    assert probe.returncode == 0, probe.stderr
+    assert 'linux_bridge' in probe.stdout
+
+
+def test_unmanaged_vm_nics_and_cleanup(root):
+    run(root, 'kvm_vm_nic', {}, vm='web1', index=0)
+    conf = read(root, store.NM_UNMANAGED)
+    assert 'unmanaged-devices+=interface-name:vnet*;interface-name:macvtap*;interface-name:' in conf
+    assert not [name for name in os.listdir(os.path.join(root, KEYFILES)) if name.startswith('kvmnet-')]
+    name = store.load_records(root)[0]['params']['name']
+    run(root, 'kvm_vm_nic', vm='web1', index=0, state='absent')
+    assert not os.path.exists(os.path.join(root, store.NM_UNMANAGED))
+    assert not os.path.exists(os.path.join(root, store.record_path('kvm_vm_nic', name)))
+
+
+def test_file_plan_shows_binary_files_by_size(tmp_path):
+    plan = FilePlan(str(tmp_path))
+    plan.want('a/b.pyz', b'\xff\x00', 0o644)
+    assert plan.diffs()[0]['after'] == '<2 bytes of binary content>\n'
+    plan.apply()
+    again = FilePlan(str(tmp_path))
+    again.want('a/b.pyz', b'\xff\x00', 0o644)
+    assert not again.changes
