@@ -198,6 +198,21 @@ def inside(netns):
         os.close(home)
 
 
+def dump_arguments(match, **request):
+    """Keywords for an IPRoute ``dump`` that the kernel filters by ``request`` where it
+    can, and that returns only the messages ``match`` accepts.
+
+    0.9 puts ``request`` into the dump request and checks ``dump_filter`` on replies.
+    0.7/0.8 call that check ``match``; without it they turn every keyword into a
+    check of their own on replies, and one they cannot decode drops every message,
+    so there only the address family goes into the request.
+    """
+    if found_version() >= (0, 9):
+        return dict(request, dump_filter=match)
+    return dict(((key, value) for key, value in request.items() if key == 'family'),
+                match=match)
+
+
 def open_iproute(netns=None):
     """An IPRoute whose socket lives in ``netns`` (None: this namespace), with ext ACKs."""
     require()

@@ -167,9 +167,8 @@ class NetlinkSession:
         """The ports of a master; the kernel filters the dump (IFLA_MASTER in the request)."""
         # With a dump_filter of its own, pyroute2 sends master= in the request instead
         # of dumping every link of the host; the filter keeps old kernels correct.
-        return [LinkState(m) for m in self.ipr.link(
-            'dump', master=master_index,
-            dump_filter=lambda msg: msg.get('IFLA_MASTER') == master_index)]
+        return [LinkState(m) for m in self.ipr.link('dump', **compat.dump_arguments(
+            lambda msg: msg.get('IFLA_MASTER') == master_index, master=master_index))]
 
     def addresses(self, index):
         """Addresses on link ``index`` as (ip/prefix string, family, scope, msg)."""
@@ -292,8 +291,9 @@ class NetlinkSession:
         strict = self._set_strict(True)
         try:
             msgs = self.call('reading the FDB of ifindex %s' % index, 'neigh', 'dump',
-                             family=socket.AF_BRIDGE, ifindex=index if strict else 0,
-                             dump_filter=lambda msg: msg['ifindex'] == index)
+                             **compat.dump_arguments(lambda msg: msg['ifindex'] == index,
+                                                     family=socket.AF_BRIDGE,
+                                                     ifindex=index if strict else 0))
             return list(msgs)
         finally:
             if strict:
@@ -308,9 +308,9 @@ class NetlinkSession:
 
     def links_of_kind(self, kind):
         """Every link of IFLA_INFO_KIND ``kind``; the kernel filters the dump (4.6+)."""
-        return [LinkState(m) for m in self.ipr.link(
-            'dump', IFLA_LINKINFO={'attrs': [('IFLA_INFO_KIND', kind)]},
-            dump_filter=lambda msg: _kind_of(msg) == kind)]
+        return [LinkState(m) for m in self.ipr.link('dump', **compat.dump_arguments(
+            lambda msg: _kind_of(msg) == kind,
+            IFLA_LINKINFO={'attrs': [('IFLA_INFO_KIND', kind)]}))]
 
 
 def family_of(address):
