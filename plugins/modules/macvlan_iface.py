@@ -209,57 +209,12 @@ recreated:
   type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    link_argument_spec, run_module)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import (
-    MacvlanKind, MacvlanLink, SourceMacs)
-
-KINDS = {False: MacvlanKind(), True: MacvlanKind(tap=True)}
-
-
-def build_facets(params):
-    kind = KINDS[bool(params['tap'])]
-    link_options = dict(origin=params['netns'], target=params['target_netns'])
-    if params['state'] == 'absent':
-        return [MacvlanLink(kind, params['name'], state='absent', title='macvlan', **link_options)]
-    options = dict(parent=params['parent'], mode=params['mode'], nopromisc=params['nopromisc'])
-    link = MacvlanLink(kind, params['name'], options=options, mtu=params['mtu'], mac=params['mac'],
-                       up=params['up'], title='macvlan', **link_options)
-    facets = [link]
-    if params['source_macs'] is not None:
-        facets.append(SourceMacs(link, params['source_macs'], params['mode']))
-    return facets
-
-
-def summarize(after):
-    link = after.get('macvlan')
-    if link is None:
-        return None
-    interface = dict(link)
-    if 'source_macs' in after:
-        interface['source_macs'] = after['source_macs']
-    return interface
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import run_module
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MODULE
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_argument_spec(
-            parent=dict(type='str'),
-            mode=dict(type='str', default='bridge',
-                      choices=['bridge', 'vepa', 'private', 'passthru', 'source']),
-            nopromisc=dict(type='bool'),
-            source_macs=dict(type='list', elements='str'),
-            tap=dict(type='bool', default=False),
-            target_netns=dict(type='str'),
-        ),
-        required_if=[('state', 'present', ['parent'])],
-        supports_check_mode=True,
-    )
-    params = module.params
-    run_module(module, build_facets, summarize,
-               netns=params['target_netns'] or params['netns'])
+    run_module(MODULE)
 
 
 if __name__ == '__main__':

@@ -243,89 +243,12 @@ recreated:
   type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, bridge_attachment, link_argument_spec, run_module)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import normalize_mac
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import (
-    build_config, parse_ports, Teamd, TeamKind)
-
-KIND = TeamKind()
-
-
-def build_facets(params):
-    name = params['name']
-    if params['state'] == 'absent':
-        return [Teamd(name, state='absent'), LinkFacet(KIND, name, state='absent', title='team')]
-    ports, problems = parse_ports(params['ports'])
-    config = build_config(runner=params['runner'], hwaddr_policy=params['hwaddr_policy'],
-                          tx_hash=params['tx_hash'], tx_balancer=params['tx_balancer'],
-                          lacp=params['lacp'], link_watch=params['link_watch'], ports=ports)
-    bridge = params['bridge']
-    facets = [
-        LinkFacet(KIND, name, mtu=params['mtu'], mac=params['mac'], up=params['up'], title='team'),
-        Teamd(name, config, mac=normalize_mac(params['mac']), problems=problems,
-              bridge=bridge['name'] if bridge else None,
-              switch_configured=params['switch_configured']),
-    ]
-    if bridge:
-        # Teamd.validate already judged the requested runner; the BridgePorts check
-        # would judge the one running now, which this run may replace.
-        facets.append(bridge_attachment(name, bridge, switch_configured=True))
-    return facets
-
-
-def summarize(after):
-    team = after.get('team')
-    if team is None:
-        return None
-    interface = dict(team)
-    interface.update(after.get('teamd') or {'running': False})
-    if 'bridge' in after:
-        interface['bridge'] = after['bridge'].get(team['name'])
-    return interface
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import run_module
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import MODULE
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_argument_spec(
-            runner=dict(type='str', default='activebackup',
-                        choices=['roundrobin', 'activebackup', 'loadbalance', 'lacp', 'broadcast',
-                                 'random']),
-            hwaddr_policy=dict(type='str', choices=['same_all', 'by_active', 'only_active']),
-            tx_hash=dict(type='list', elements='str',
-                         choices=['eth', 'vlan', 'ipv4', 'ipv6', 'ip', 'l3', 'tcp', 'udp', 'sctp', 'l4']),
-            tx_balancer=dict(type='dict', options=dict(balancing_interval=dict(type='int'))),
-            lacp=dict(type='dict', options=dict(
-                active=dict(type='bool'),
-                fast_rate=dict(type='bool'),
-                sys_prio=dict(type='int'),
-                min_ports=dict(type='int'),
-                agg_select_policy=dict(type='str', choices=['lacp_prio', 'lacp_prio_stable', 'bandwidth',
-                                                            'count', 'port_config']),
-            )),
-            link_watch=dict(type='dict', options=dict(
-                name=dict(type='str', required=True, choices=['ethtool', 'arp_ping', 'nsna_ping']),
-                delay_up=dict(type='int'),
-                delay_down=dict(type='int'),
-                interval=dict(type='int'),
-                init_wait=dict(type='int'),
-                missed_max=dict(type='int'),
-                source_host=dict(type='str'),
-                target_host=dict(type='str'),
-                validate_active=dict(type='bool'),
-                validate_inactive=dict(type='bool'),
-                send_always=dict(type='bool'),
-            )),
-            ports=dict(type='list', elements='raw', default=[]),
-            bridge=BRIDGE_ATTACHMENT_OPTION,
-            switch_configured=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    run_module(module, build_facets, summarize)
+    run_module(MODULE)
 
 
 if __name__ == '__main__':

@@ -199,108 +199,12 @@ recreated:
   type: bool
 '''
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import (
-    VlanKind, VlanLinkFacet, default_name, default_name_problem, parse_qos_map)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, link_argument_spec, run_module)
-
-KIND = VlanKind()
-QOS_LIMITS = {'ingress_qos_map': (7, 0xffffffff), 'egress_qos_map': (0xffffffff, 7)}
-
-
-def link_name(params):
-    """(interface name or None, problems)."""
-    if params['name']:
-        return params['name'], []
-    if not params['parent'] or params['vlan_id'] is None:
-        return None, ['name is required unless parent and vlan_id are given '
-                      '(the default name is <parent>.<vlan_id>)']
-    problem = default_name_problem(params['parent'], params['vlan_id'])
-    if problem:
-        return None, [problem]
-    return default_name(params['parent'], params['vlan_id']), []
-
-
-def build_facets(params):
-    name, problems = link_name(params)
-    if params['state'] == 'absent':
-        if problems:
-            raise InvalidRequest(problems)
-        return [VlanLinkFacet(KIND, name, state='absent', title='vlan')]
-    if not params['parent']:
-        problems.append('parent is required with state: present')
-    if params['vlan_id'] is None:
-        problems.append('vlan_id is required with state: present (1-4094)')
-    options = dict((key, params[key]) for key in KIND.options)
-    for key, (from_max, to_max) in QOS_LIMITS.items():
-        if options[key] is not None:
-            mapping, found = parse_qos_map(key, options[key], from_max, to_max)
-            problems.extend(found)
-            options[key] = mapping
-    # A placeholder name lets the facets' own checks run when the name is the problem.
-    facets = [VlanLinkFacet(KIND, name or 'unnamed', options=options, mtu=params['mtu'],
-                            mac=params['mac'], up=params['up'], title='vlan')]
-    bridge = params['bridge']
-    if bridge:
-        port = PortSpec(name or 'unnamed', **dict((k, v) for k, v in bridge.items() if k != 'name'))
-        facets.append(BridgePorts(bridge['name'], [port], title='bridge', created_here=[name]))
-    if problems:
-        # With the pure checks of every facet, so that all problems are told at once.
-        problems.extend(p for facet in facets for p in facet.validate() if p not in problems)
-        raise InvalidRequest(problems)
-    return facets
-
-
-def summarize(after):
-    vlan = after.get('vlan')
-    if vlan is None:
-        return None
-    interface = dict(vlan)
-    for key in QOS_LIMITS:
-        if interface.get(key) is not None:
-            # JSON object keys are strings; "from" is a number either way.
-            interface[key] = dict((str(k), v) for k, v in sorted(interface[key].items()))
-    ports = after.get('bridge')
-    if ports is not None:
-        entry = dict(ports.get(vlan['name']) or {})
-        entry['name'] = entry.get('master')
-        interface['bridge'] = entry
-    return interface
-
-
-def load_8021q(module):
-    """Load 8021q when it is not there yet: not every kernel autoloads it."""
-    if module.params['state'] == 'present' and not module.check_mode \
-            and not os.path.isdir('/sys/module/8021q'):
-        # A failure shows up as the kernel's "no support for vlan links" error.
-        module.run_command(['modprobe', '8021q'])
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import run_module
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import MODULE
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_argument_spec(
-            name=dict(type='str'),
-            parent=dict(type='str'),
-            vlan_id=dict(type='int'),
-            protocol=dict(type='str', choices=['802.1Q', '802.1ad']),
-            reorder_hdr=dict(type='bool'),
-            gvrp=dict(type='bool'),
-            mvrp=dict(type='bool'),
-            loose_binding=dict(type='bool'),
-            ingress_qos_map=dict(type='raw'),
-            egress_qos_map=dict(type='raw'),
-            bridge=BRIDGE_ATTACHMENT_OPTION,
-        ),
-        supports_check_mode=True,
-    )
-    load_8021q(module)
-    run_module(module, build_facets, summarize)
+    run_module(MODULE)
 
 
 if __name__ == '__main__':

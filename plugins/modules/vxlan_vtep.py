@@ -203,67 +203,12 @@ recreated:
   type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import VxlanFdb
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind, VxlanLinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, bridge_attachment, link_argument_spec, run_module)
-
-KIND = VxlanKind()
-
-
-def build_facets(params):
-    name = params['name']
-    if params['state'] == 'absent':
-        return [VxlanLinkFacet(KIND, name, state='absent', title='vxlan')]
-    options = dict((key, params[key]) for key in KIND.options)
-    link = VxlanLinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
-                          up=params['up'], title='vxlan',
-                          drop_remote=params['remotes'] is not None)
-    facets = [link]
-    if params['bridge']:
-        facets.append(bridge_attachment(name, params['bridge']))
-    if params['remotes'] is not None or params['fdb'] is not None:
-        facets.append(VxlanFdb(name, link, remotes=params['remotes'], entries=params['fdb']))
-    return facets
-
-
-def summarize(after):
-    vxlan = after.get('vxlan')
-    if vxlan is None:
-        return None
-    interface = dict(vxlan)
-    if after.get('fdb'):
-        interface.update(after['fdb'])
-    if 'bridge' in after:
-        interface['bridge'] = after['bridge'].get(vxlan['name'])
-    return interface
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import run_module
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import MODULE
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_argument_spec(
-            vni=dict(type='int'),
-            dstport=dict(type='int', default=4789),
-            local=dict(type='str'),
-            remote=dict(type='str'),
-            group=dict(type='str'),
-            dev=dict(type='str'),
-            remotes=dict(type='list', elements='str'),
-            fdb=dict(type='list', elements='dict', options=dict(
-                mac=dict(type='str', required=True),
-                dst=dict(type='str', required=True),
-            )),
-            learning=dict(type='bool'),
-            ttl=dict(type='int'),
-            tos=dict(type='int'),
-            udp_csum=dict(type='bool'),
-            bridge=BRIDGE_ATTACHMENT_OPTION,
-        ),
-        supports_check_mode=True,
-    )
-    run_module(module, build_facets, summarize)
+    run_module(MODULE)
 
 
 if __name__ == '__main__':

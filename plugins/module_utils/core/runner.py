@@ -1,16 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: kvmnet.hostnet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every kvmnet.hostnet link module shares: options, the run, the result."""
+"""What every kvmnet.hostnet link module shares: the LinkModule contract, options, the run."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
     CONFIRM_OPTIONS, run_confirmed)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
     BridgePorts, PortSpec, PORT_OPTION_SPEC)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import PERSIST_OPTION, persistence
 
 # The options every link module takes (doc fragment: kvmnet.hostnet.link).
 COMMON_LINK_OPTIONS = dict(
@@ -20,6 +25,7 @@ COMMON_LINK_OPTIONS = dict(
     mtu=dict(type='int'),
     mac=dict(type='str'),
     up=dict(type='bool', default=True),
+    persist=PERSIST_OPTION,
     **CONFIRM_OPTIONS
 )
 
@@ -45,25 +51,65 @@ def link_argument_spec(**kind_options):
     return spec
 
 
-def run_module(module, build_facets, summarize, extra_results=None, netns=None):
-    """Build the facets from the module's params, reconcile, exit with the result.
+def _no_extra_results(after):
+    return None
 
-    ``build_facets(params)`` returns the facets; ``summarize(after)`` turns the
-    after-view into the module's ``interface`` return value. ``extra_results(after)``,
-    when given, returns more top-level return values. The session works in ``netns``
-    when given (a link that lives away from its parent), else in the params' netns.
+
+def _params_netns(params):
+    return params.get('netns')
+
+
+class LinkModule:
+    """One link module: its options, and how validated params become facets.
+
+    ``build_facets(params)`` turns validated params (defaults filled) into facets;
+    ``summarize(after)`` turns the after-view into the ``interface`` return value;
+    ``extra_results(after)`` returns more top-level return values, or None;
+    ``netns(params)`` names the namespace the session works in (None: the host's).
+    ``kernel_module`` is loaded before a present link is built, when the kernel
+    does not autoload it. ``module_kwargs`` go to AnsibleModule (mutually_exclusive,
+    required_if, ...) and to ArgumentSpecValidator, so one item validates the same
+    everywhere.
     """
+
+    def __init__(self, name, argument_spec, build_facets, summarize, extra_results=None,
+                 netns=None, kernel_module=None, **module_kwargs):
+        self.name = name
+        self.argument_spec = argument_spec
+        self.module_kwargs = module_kwargs
+        self.build_facets = build_facets
+        self.summarize = summarize
+        self.extra_results = extra_results or _no_extra_results
+        self.netns = netns or _params_netns
+        self.kernel_module = kernel_module
+
+
+def load_kernel_module(module, name):
+    """Load kernel module ``name`` when it is not there yet: not every kernel autoloads it."""
+    if module.params['state'] == 'present' and not module.check_mode \
+            and not os.path.isdir('/sys/module/%s' % name):
+        # A failure shows up as the kernel's "no support for <kind> links" error.
+        module.run_command(['modprobe', name])
+
+
+def run_module(link_module):
+    """What every thin module's main() calls: validate, reconcile, exit with the result."""
+    module = AnsibleModule(argument_spec=link_module.argument_spec, supports_check_mode=True,
+                           **link_module.module_kwargs)
+    if link_module.kernel_module:
+        load_kernel_module(module, link_module.kernel_module)
     params = module.params
     try:
-        facets = build_facets(params)
-        outcome, confirmation = run_confirmed(module, module._name, facets,
-                                              netns or params.get('netns'))
+        facets = link_module.build_facets(params)
+        persisted = persistence(module, link_module, facets)
+        outcome, confirmation = run_confirmed(module, link_module.name, facets,
+                                              link_module.netns(params))
+        outcome = persisted(outcome)
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
     result = dict(changed=outcome.changed, plan=outcome.plan, recreated=outcome.recreated,
-                  interface=summarize(outcome.after))
-    if extra_results is not None:
-        result.update(extra_results(outcome.after))
+                  interface=link_module.summarize(outcome.after))
+    result.update(link_module.extra_results(outcome.after) or {})
     result.update(confirmation)
     if module._diff:
         result['diff'] = outcome.diff()

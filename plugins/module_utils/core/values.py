@@ -151,3 +151,20 @@ def parse_ip(option, value):
         return ipaddress.ip_address(u'%s' % value)
     except ValueError:
         raise ValueError('%s %r is not a valid IPv4 or IPv6 address' % (option, value))
+
+
+def ipv4_problem(option, value, multicast=None):
+    """Why ``value`` cannot be used as ``option``, or None."""
+    try:
+        address = ipaddress.IPv4Address(u'%s' % value)
+    except ValueError:
+        return '%s %r is not a valid IPv4 address (IPv6 underlays are not supported yet)' % (
+            option, value)
+    if multicast is True and not address.is_multicast:
+        return '%s %s is not a multicast address (224.0.0.0/4); for one peer use remote' % (
+            option, value)
+    if multicast is False and address.is_multicast:
+        return ('%s %s is a multicast address; use group (with dev) for multicast' % (option, value))
+    if multicast is False and address.is_unspecified:
+        return '%s must not be 0.0.0.0' % option
+    return None

@@ -17,7 +17,6 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_UP)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ifname_problem
 
 # option -> (IFLA_BRPORT attribute, pyroute2 brport keyword, codec)
@@ -152,6 +151,8 @@ class BridgePorts(Facet):
                                                                     'ifindex %s' % state.master))
             if state.kind == 'bridge':
                 problems.append('%s is a bridge; nesting bridges is not supported' % port.name)
+            # Imported here: the kinds import this module to build their facets.
+            from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
             kind = kind_named(state.kind)
             if kind is not None:
                 problem = kind.bridge_port_problem(net, state, self.switch_configured)

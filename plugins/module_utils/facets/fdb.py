@@ -25,8 +25,7 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_FDB)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import ipv4_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import mac_problem, normalize_mac
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import ipv4_problem, mac_problem, normalize_mac
 
 ALL_ZEROS = '00:00:00:00:00:00'
 NTF_SELF = 0x02

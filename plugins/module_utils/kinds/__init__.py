@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: kvmnet.hostnet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The registry of link kinds, one small file each.
+"""The registry of link kinds and of the modules built on them, one small file each.
 
 Imports are static on purpose: Ansible ships only the module_utils it can see imported.
 """
@@ -9,22 +9,31 @@ Imports are static on purpose: Ansible ships only the module_utils it can see im
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bond import BondKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bridge import BridgeKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import MacvlanKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.tap import TapKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import TeamKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vlan import VlanKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.vxlan import VxlanKind
+from collections import OrderedDict
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import (
+    bond, bridge, macvlan, tap, team, vlan, vxlan)
 
 KINDS = dict((kind.kind, kind) for kind in (
-    BondKind(),
-    BridgeKind(),
-    MacvlanKind(), MacvlanKind(tap=True),
-    TapKind(),
-    TeamKind(),
-    VlanKind(),
-    VxlanKind(),
+    bond.KIND,
+    bridge.KIND,
+    macvlan.MACVLAN_KIND, macvlan.MACVTAP_KIND,
+    tap.KIND,
+    team.KIND,
+    vlan.KIND,
+    vxlan.KIND,
+))
+
+# Every link module, in the order a host is built: aggregates first, then what
+# sits on them (VLANs), the bridges, the tunnels and devices attached to bridges.
+MODULES = OrderedDict((module.name, module) for module in (
+    bond.MODULE,
+    team.MODULE,
+    vlan.MODULE,
+    bridge.MODULE,
+    vxlan.MODULE,
+    macvlan.MODULE,
+    tap.MODULE,
 ))
 
 

@@ -20,7 +20,12 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_SET, PHASE_UP)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec, ifname_problem
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 MODES = (('balance-rr', 0), ('active-backup', 1), ('balance-xor', 2), ('broadcast', 3),
@@ -290,3 +295,109 @@ class BondMembers(Facet):
                                            else 'to change %s' % why)
         return Operation(phase, summary, setter('up' if up else 'down'),
                          setter('down' if up else 'up'))
+
+
+KIND = BondKind()
+
+
+class BridgeGuard(Facet):
+    """The VM-safety guardrail with the mode the bond will have after this run.
+
+    BridgePorts checks a port's current mode; a bond created or re-moded in this run
+    is checked here, and so is a bond that already is a bridge port.
+    """
+
+    title = 'guard'
+
+    def __init__(self, name, mode, bridge, switch_configured):
+        self.name = name
+        self.mode = mode
+        self.bridge = bridge
+        self.switch_configured = switch_configured
+
+    def validate(self):
+        if self.bridge and self.mode:
+            problem = bridge_mode_problem(self.name, self.mode, self.switch_configured)
+            return [problem] if problem else []
+        return []
+
+    def read(self, net):
+        return None
+
+    def check(self, net, current):
+        state = net.link(self.name)
+        if state is not None and state.kind != 'bond':
+            return []  # LinkFacet reports the kind clash
+        master = net.link_by_index(state.master) if state is not None and state.master else None
+        under_bridge = self.bridge or (master is not None and master.kind == 'bridge')
+        if not under_bridge or (self.bridge and self.mode):
+            return []  # nothing to guard, or validate() did it
+        mode = self.mode
+        if mode is None:
+            mode = KIND.options['mode'].codec.decode(state.data.get('IFLA_BOND_MODE')) \
+                if state is not None else KERNEL_DEFAULT_MODE
+        problem = bridge_mode_problem(self.name, mode, self.switch_configured)
+        return [problem] if problem else []
+
+
+def build_facets(params):
+    name = params['name']
+    if params['state'] == 'absent':
+        return [LinkFacet(KIND, name, state='absent', title='bond')]
+    options = dict((key, params[key]) for key in KIND.options)
+    problems = []
+    ports = params['ports']
+    if params['primary'] and ports is not None and params['primary'] not in ports:
+        problems.append('primary %s is not one of ports (%s)' % (params['primary'], ', '.join(ports)))
+    link = LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
+                     up=params['up'], title='bond')
+    facets = [BridgeGuard(name, params['mode'], (params['bridge'] or {}).get('name'),
+                          params['switch_configured']),
+              link,
+              BondMembers(name, ports, link, down_options=NEEDS_DOWN,
+                          empty_options=NEEDS_NO_MEMBERS)]
+    bridge = params['bridge']
+    if bridge:
+        port = PortSpec(name, **dict((k, v) for k, v in bridge.items() if k != 'name'))
+        # The guardrail runs in BridgeGuard with the mode this run sets; BridgePorts
+        # would judge the bond by the mode it has now.
+        facets.append(BridgePorts(bridge['name'], [port], title='bridge', created_here=[name],
+                                  switch_configured=True))
+    if problems:
+        problems.extend(p for facet in facets for p in facet.validate() if p not in problems)
+        raise InvalidRequest(problems)
+    return facets
+
+
+def summarize(after):
+    bond = after.get('bond')
+    if bond is None:
+        return None
+    interface = dict(bond)
+    interface['ports'] = (after.get('members') or {}).get('ports', [])
+    ports = after.get('bridge')
+    if ports is not None:
+        entry = dict(ports.get(bond['name']) or {})
+        entry['name'] = entry.get('master')
+        interface['bridge'] = entry
+    return interface
+
+
+MODULE = LinkModule(
+    'bond_iface',
+    link_argument_spec(
+        mode=dict(type='str', choices=['balance-rr', 'active-backup', 'balance-xor',
+                                       'broadcast', '802.3ad', 'balance-tlb', 'balance-alb']),
+        miimon=dict(type='int'),
+        updelay=dict(type='int'),
+        downdelay=dict(type='int'),
+        lacp_rate=dict(type='str', choices=['slow', 'fast']),
+        xmit_hash_policy=dict(type='str', choices=['layer2', 'layer3+4', 'layer2+3',
+                                                   'encap2+3', 'encap3+4', 'vlan+srcmac']),
+        primary=dict(type='str'),
+        ad_select=dict(type='str', choices=['stable', 'bandwidth', 'count']),
+        ports=dict(type='list', elements='str'),
+        bridge=BRIDGE_ATTACHMENT_OPTION,
+        switch_configured=dict(type='bool', default=False),
+    ),
+    build_facets, summarize, kernel_module='bonding')

@@ -8,8 +8,12 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Centiseconds, Codec, Flag, number
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # With STP on, the kernel (and 802.1D) accept only these forward delays.
 STP_FORWARD_DELAY = (2, 30)
@@ -79,3 +83,60 @@ def stable_mac(port_names):
         adding = any(name not in member_names for name in port_names)
         return state.mac, adding
     return policy
+
+
+KIND = BridgeKind()
+
+
+def build_facets(params):
+    name = params['name']
+    if params['state'] == 'absent':
+        return [LinkFacet(KIND, name, state='absent')]
+    ports = [PortSpec.parse(item) for item in params['ports'] or []]
+    takeover = params['takeover_from']
+    if takeover and takeover not in [port.name for port in ports]:
+        ports.insert(0, PortSpec(takeover))
+    port_names = [port.name for port in ports]
+    if takeover:  # the LAN knows the uplink's MAC: keep it
+        port_names = [takeover] + [p for p in port_names if p != takeover]
+    options = dict((key, params[key]) for key in KIND.options)
+    facets = [LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
+                        up=params['up'], title='bridge',
+                        mac_policy=stable_mac(port_names) if params['mac'] is None else None)]
+    if ports:
+        facets.append(BridgePorts(name, ports, created_here=[name],
+                                  switch_configured=params['switch_configured']))
+    if params['addresses'] is not None or params['gateway'] or takeover:
+        facets.append(Addresses(name, params['addresses'], params['gateway'], takeover))
+    return facets
+
+
+def summarize(after):
+    bridge = after.get('bridge')
+    if bridge is None:
+        return None
+    interface = dict(bridge)
+    if 'ports' in after:
+        interface['ports'] = after['ports']
+    if 'addresses' in after:
+        interface.update(after['addresses'])
+    return interface
+
+
+MODULE = LinkModule(
+    'linux_bridge',
+    link_argument_spec(
+        stp=dict(type='bool'),
+        forward_delay=dict(type='float'),
+        hello_time=dict(type='float'),
+        max_age=dict(type='float'),
+        ageing_time=dict(type='float'),
+        priority=dict(type='int'),
+        multicast_snooping=dict(type='bool'),
+        ports=dict(type='list', elements='raw'),
+        addresses=dict(type='list', elements='str'),
+        gateway=dict(type='str'),
+        takeover_from=dict(type='str'),
+        switch_configured=dict(type='bool', default=False),
+    ),
+    build_facets, summarize)

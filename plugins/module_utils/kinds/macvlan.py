@@ -35,6 +35,7 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_CREATE, PHASE_FDB
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import BRPORT_KEPT, LinkFacet
@@ -455,3 +456,51 @@ class SourceMacs(Facet):
                 self.link.name, ', '.join(self.wanted) or 'none',
                 ', '.join(actual or []) or 'none')]
         return []
+
+
+MACVLAN_KIND = MacvlanKind()
+MACVTAP_KIND = MacvlanKind(tap=True)
+
+
+def build_facets(params):
+    kind = MACVTAP_KIND if params['tap'] else MACVLAN_KIND
+    link_options = dict(origin=params['netns'], target=params['target_netns'])
+    if params['state'] == 'absent':
+        return [MacvlanLink(kind, params['name'], state='absent', title='macvlan', **link_options)]
+    options = dict(parent=params['parent'], mode=params['mode'], nopromisc=params['nopromisc'])
+    link = MacvlanLink(kind, params['name'], options=options, mtu=params['mtu'], mac=params['mac'],
+                       up=params['up'], title='macvlan', **link_options)
+    facets = [link]
+    if params['source_macs'] is not None:
+        facets.append(SourceMacs(link, params['source_macs'], params['mode']))
+    return facets
+
+
+def summarize(after):
+    link = after.get('macvlan')
+    if link is None:
+        return None
+    interface = dict(link)
+    if 'source_macs' in after:
+        interface['source_macs'] = after['source_macs']
+    return interface
+
+
+def link_netns(params):
+    """A link moved to target_netns is managed from there after this run."""
+    return params['target_netns'] or params['netns']
+
+
+MODULE = LinkModule(
+    'macvlan_iface',
+    link_argument_spec(
+        parent=dict(type='str'),
+        mode=dict(type='str', default='bridge',
+                  choices=['bridge', 'vepa', 'private', 'passthru', 'source']),
+        nopromisc=dict(type='bool'),
+        source_macs=dict(type='list', elements='str'),
+        tap=dict(type='bool', default=False),
+        target_netns=dict(type='str'),
+    ),
+    build_facets, summarize, netns=link_netns,
+    required_if=[('state', 'present', ['parent'])])

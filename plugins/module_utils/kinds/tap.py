@@ -18,9 +18,17 @@ import pwd
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Operation, PHASE_SET
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
+    Codec, Flag, ifname_problem, normalize_mac)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
+    PORT_OPTION_SPEC, BridgePorts, PortSpec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
+    guest_mac, host_side_mac, libvirt_interface_xml, nic_name, NicRequest)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import (
+    MACVTAP_KIND, MacvlanLink)
 
 IFF_TUN = 1
 IFF_TAP = 2
@@ -170,3 +178,112 @@ class TapLink(LinkFacet):
             operations.append(Operation(PHASE_SET, 'set %s %s %s' % (self.name, key, value), do,
                                         lambda net: None))
         return operations
+
+
+KIND = TapKind()
+TAP_ONLY = ('bridge', 'port_options', 'owner', 'group', 'multi_queue', 'vnet_hdr')
+
+
+def parse_bridge(params, problems):
+    """The wanted port from ``bridge`` (a name or a dict) and ``port_options``."""
+    bridge = params['bridge']
+    if bridge is None:
+        if params['port_options']:
+            problems.append('port_options need bridge: name the bridge the tap is a port of')
+        return None, None
+    options = dict((k, v) for k, v in (params['port_options'] or {}).items() if v is not None)
+    if isinstance(bridge, dict):
+        extra = dict((k, v) for k, v in bridge.items() if k != 'name')
+        bridge = bridge.get('name')
+        options.update(extra)
+    if not bridge or not isinstance(bridge, str):
+        problems.append('bridge must be a bridge name, or a dict with name and port options; got %r'
+                        % (params['bridge'],))
+        return None, None
+    return bridge, options
+
+
+def build_facets(params):
+    problems = []
+    vm = params['vm']
+    index = params['index']
+    nic_type = params['type']
+    name = params['name'] or nic_name(vm, index)
+    mac = params['mac'] if params['mac'] is not None else guest_mac(vm, index)
+    if nic_type == 'macvtap':
+        for key in TAP_ONLY:
+            if params[key] is not None:
+                problems.append('%s applies to type tap only; remove it for a macvtap' % key)
+        if params['state'] == 'present' and not params['parent']:
+            problems.append('type macvtap needs parent: the lower device (a NIC) the macvtap is '
+                            'created on')
+    elif params['parent']:
+        problems.append('parent applies to type macvtap only; a tap is attached with bridge')
+    bridge, port_options = parse_bridge(params, problems) if nic_type == 'tap' else (None, None)
+    request = NicRequest(vm, index, nic_type, name, mac, problems)
+    guest = normalize_mac(mac)
+
+    if nic_type == 'macvtap':
+        return [request] + _macvtap_facets(params, name, guest)
+    if params['state'] == 'absent':
+        return [request, TapLink(KIND, name, state='absent', title='tap')]
+    options = dict((key, params[key]) for key in KIND.options)
+    facets = [request, TapLink(KIND, name, options=options, mtu=params['mtu'],
+                               mac=host_side_mac(guest) if guest else None, up=params['up'],
+                               title='tap', mtu_from=bridge)]
+    # An invalid name is reported once, by the tap facet.
+    if bridge and not ifname_problem('name', name):
+        facets.append(BridgePorts(bridge, [PortSpec.parse(dict(port_options, name=name))], title='bridge',
+                                  created_here=[name], bring_up=params['up']))
+    return facets
+
+
+def _macvtap_facets(params, name, mac):
+    kind = MACVTAP_KIND
+    if params['state'] == 'absent':
+        return [MacvlanLink(kind, name, state='absent', origin=params['netns'], title='tap')]
+    return [MacvlanLink(kind, name, options=dict(parent=params['parent'], mode=params['mode']),
+                        mtu=params['mtu'], mac=mac, up=params['up'], title='tap',
+                        origin=params['netns'])]
+
+
+def summarize(after):
+    tap = after.get('tap')
+    if tap is None:
+        return None
+    interface = dict(tap)
+    if after.get('bridge'):
+        interface['bridge'] = after['bridge'].get(tap['name'])
+    return interface
+
+
+def extra_results(after):
+    nic = after['nic']
+    tap = after.get('tap')
+    result = dict(name=nic['device'], mac=nic['mac'], ifindex=None, libvirt_xml=None)
+    if tap is not None:
+        result['ifindex'] = tap.get('ifindex')
+        # A macvtap's view carries its parent and mode; a tap has neither.
+        result['libvirt_xml'] = libvirt_interface_xml(
+            nic['type'], nic['device'], nic['mac'], parent=tap.get('parent'),
+            mode=tap.get('mode'), mtu=tap.get('mtu'))
+    return result
+
+
+MODULE = LinkModule(
+    'kvm_vm_nic',
+    link_argument_spec(
+        name=dict(type='str'),
+        vm=dict(type='str', required=True),
+        index=dict(type='int', default=0),
+        type=dict(type='str', default='tap', choices=['tap', 'macvtap']),
+        bridge=dict(type='raw'),
+        port_options=dict(type='dict', options=PORT_OPTION_SPEC),
+        parent=dict(type='str'),
+        mode=dict(type='str', default='bridge', choices=['bridge', 'vepa', 'private', 'passthru']),
+        owner=dict(type='str'),
+        group=dict(type='str'),
+        multi_queue=dict(type='bool'),
+        vnet_hdr=dict(type='bool'),
+    ),
+    build_facets, summarize, extra_results=extra_results)

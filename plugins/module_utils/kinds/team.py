@@ -23,7 +23,11 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_DELETE, PHASE_SET)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import ifname_problem, parse_ip
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
+    ifname_problem, normalize_mac, parse_ip)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import LinkKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.programs import teamd
 
@@ -515,3 +519,73 @@ class Teamd(Facet):
         summary = 'set team %s port %s %s' % (self.team, port, ', '.join(
             '%s %s -> %s' % (k, have.get(k, PORT_DEFAULTS[k]), v) for k, v in options.items()))
         return Operation(PHASE_TEAMD, summary, setter(new), setter(old))
+
+
+KIND = TeamKind()
+
+
+def build_facets(params):
+    name = params['name']
+    if params['state'] == 'absent':
+        return [Teamd(name, state='absent'), LinkFacet(KIND, name, state='absent', title='team')]
+    ports, problems = parse_ports(params['ports'])
+    config = build_config(runner=params['runner'], hwaddr_policy=params['hwaddr_policy'],
+                          tx_hash=params['tx_hash'], tx_balancer=params['tx_balancer'],
+                          lacp=params['lacp'], link_watch=params['link_watch'], ports=ports)
+    bridge = params['bridge']
+    facets = [
+        LinkFacet(KIND, name, mtu=params['mtu'], mac=params['mac'], up=params['up'], title='team'),
+        Teamd(name, config, mac=normalize_mac(params['mac']), problems=problems,
+              bridge=bridge['name'] if bridge else None,
+              switch_configured=params['switch_configured']),
+    ]
+    if bridge:
+        # Teamd.validate already judged the requested runner; the BridgePorts check
+        # would judge the one running now, which this run may replace.
+        facets.append(bridge_attachment(name, bridge, switch_configured=True))
+    return facets
+
+
+def summarize(after):
+    team = after.get('team')
+    if team is None:
+        return None
+    interface = dict(team)
+    interface.update(after.get('teamd') or {'running': False})
+    if 'bridge' in after:
+        interface['bridge'] = after['bridge'].get(team['name'])
+    return interface
+
+
+MODULE = LinkModule(
+    'team_iface',
+    link_argument_spec(
+        runner=dict(type='str', default='activebackup', choices=list(RUNNERS)),
+        hwaddr_policy=dict(type='str', choices=list(HWADDR_POLICIES)),
+        tx_hash=dict(type='list', elements='str', choices=list(TX_HASHES)),
+        tx_balancer=dict(type='dict', options=dict(balancing_interval=dict(type='int'))),
+        lacp=dict(type='dict', options=dict(
+            active=dict(type='bool'),
+            fast_rate=dict(type='bool'),
+            sys_prio=dict(type='int'),
+            min_ports=dict(type='int'),
+            agg_select_policy=dict(type='str', choices=list(AGG_SELECT_POLICIES)),
+        )),
+        link_watch=dict(type='dict', options=dict(
+            name=dict(type='str', required=True, choices=list(LINK_WATCH_KEYS)),
+            delay_up=dict(type='int'),
+            delay_down=dict(type='int'),
+            interval=dict(type='int'),
+            init_wait=dict(type='int'),
+            missed_max=dict(type='int'),
+            source_host=dict(type='str'),
+            target_host=dict(type='str'),
+            validate_active=dict(type='bool'),
+            validate_inactive=dict(type='bool'),
+            send_always=dict(type='bool'),
+        )),
+        ports=dict(type='list', elements='raw', default=[]),
+        bridge=BRIDGE_ATTACHMENT_OPTION,
+        switch_configured=dict(type='bool', default=False),
+    ),
+    build_facets, summarize)

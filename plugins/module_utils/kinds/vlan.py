@@ -13,10 +13,14 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     IFNAMSIZ, Choice, Codec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # linux/if_vlan.h
 VLAN_FLAG_REORDER_HDR = 0x1
@@ -27,6 +31,7 @@ VLAN_FLAG_MVRP = 0x8
 PROTOCOLS = (('802.1Q', 0x8100), ('802.1ad', 0x88a8))
 PCP_MAX = 7
 SKB_PRIORITY_MAX = 0xffffffff
+QOS_MAPS = ('ingress_qos_map', 'egress_qos_map')
 
 
 class FlagBit(Codec):
@@ -154,7 +159,7 @@ class VlanKind(LinkKind):
         The undo sends the old entries back and zeroes the ones this run added.
         """
         staged = OrderedDict(changes)
-        for key in ('ingress_qos_map', 'egress_qos_map'):
+        for key in QOS_MAPS:
             if key not in staged:
                 continue
             codec = self.options[key].codec
@@ -195,3 +200,85 @@ class VlanLinkFacet(LinkFacet):
                             'larger frames than its parent; raise the parent MTU first or use at '
                             'most %s' % (self.mtu, parent.name, parent.mtu, parent.mtu))
         return problems
+
+
+KIND = VlanKind()
+
+
+def link_name(params):
+    """(interface name or None, problems)."""
+    if params['name']:
+        return params['name'], []
+    if not params['parent'] or params['vlan_id'] is None:
+        return None, ['name is required unless parent and vlan_id are given '
+                      '(the default name is <parent>.<vlan_id>)']
+    problem = default_name_problem(params['parent'], params['vlan_id'])
+    if problem:
+        return None, [problem]
+    return default_name(params['parent'], params['vlan_id']), []
+
+
+def build_facets(params):
+    name, problems = link_name(params)
+    if params['state'] == 'absent':
+        if problems:
+            raise InvalidRequest(problems)
+        return [VlanLinkFacet(KIND, name, state='absent', title='vlan')]
+    if not params['parent']:
+        problems.append('parent is required with state: present')
+    if params['vlan_id'] is None:
+        problems.append('vlan_id is required with state: present (1-4094)')
+    options = dict((key, params[key]) for key in KIND.options)
+    for key in QOS_MAPS:
+        if options[key] is not None:
+            codec = KIND.options[key].codec
+            mapping, found = parse_qos_map(key, options[key], codec.from_max, codec.to_max)
+            problems.extend(found)
+            options[key] = mapping
+    # A placeholder name lets the facets' own checks run when the name is the problem.
+    facets = [VlanLinkFacet(KIND, name or 'unnamed', options=options, mtu=params['mtu'],
+                            mac=params['mac'], up=params['up'], title='vlan')]
+    bridge = params['bridge']
+    if bridge:
+        port = PortSpec(name or 'unnamed', **dict((k, v) for k, v in bridge.items() if k != 'name'))
+        facets.append(BridgePorts(bridge['name'], [port], title='bridge', created_here=[name]))
+    if problems:
+        # With the pure checks of every facet, so that all problems are told at once.
+        problems.extend(p for facet in facets for p in facet.validate() if p not in problems)
+        raise InvalidRequest(problems)
+    return facets
+
+
+def summarize(after):
+    vlan = after.get('vlan')
+    if vlan is None:
+        return None
+    interface = dict(vlan)
+    for key in QOS_MAPS:
+        if interface.get(key) is not None:
+            # JSON object keys are strings; "from" is a number either way.
+            interface[key] = dict((str(k), v) for k, v in sorted(interface[key].items()))
+    ports = after.get('bridge')
+    if ports is not None:
+        entry = dict(ports.get(vlan['name']) or {})
+        entry['name'] = entry.get('master')
+        interface['bridge'] = entry
+    return interface
+
+
+MODULE = LinkModule(
+    'vlan_sub',
+    link_argument_spec(
+        name=dict(type='str'),
+        parent=dict(type='str'),
+        vlan_id=dict(type='int'),
+        protocol=dict(type='str', choices=['802.1Q', '802.1ad']),
+        reorder_hdr=dict(type='bool'),
+        gvrp=dict(type='bool'),
+        mvrp=dict(type='bool'),
+        loose_binding=dict(type='bool'),
+        ingress_qos_map=dict(type='raw'),
+        egress_qos_map=dict(type='raw'),
+        bridge=BRIDGE_ATTACHMENT_OPTION,
+    ),
+    build_facets, summarize, kernel_module='8021q')

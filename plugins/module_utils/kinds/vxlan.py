@@ -14,32 +14,18 @@ __metaclass__ = type
 import ipaddress
 from collections import OrderedDict
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ipv4_problem
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import VxlanFdb
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag
 
 VNI_RANGE = (1, 16777215)
 # Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8: what the underlay MTU must leave room for.
 VXLAN_OVERHEAD = 50
 # IFLA_VXLAN_GROUP set to "any" clears the default destination.
 NO_ADDRESS = '0.0.0.0'
-
-
-def ipv4_problem(option, value, multicast=None):
-    """Why ``value`` cannot be used as ``option``, or None."""
-    try:
-        address = ipaddress.IPv4Address(u'%s' % value)
-    except ValueError:
-        return '%s %r is not a valid IPv4 address (IPv6 underlays are not supported yet)' % (
-            option, value)
-    if multicast is True and not address.is_multicast:
-        return '%s %s is not a multicast address (224.0.0.0/4); for one peer use remote' % (
-            option, value)
-    if multicast is False and address.is_multicast:
-        return ('%s %s is a multicast address; use group (with dev) for multicast' % (option, value))
-    if multicast is False and address.is_unspecified:
-        return '%s must not be 0.0.0.0' % option
-    return None
 
 
 class IPv4Address(Codec):
@@ -133,3 +119,57 @@ class VxlanLinkFacet(LinkFacet):
                             'so at most %d; raise the MTU of %s or lower mtu'
                             % (self.mtu, dev_name, underlay.mtu, VXLAN_OVERHEAD, room, dev_name))
         return problems
+
+
+KIND = VxlanKind()
+
+
+def build_facets(params):
+    name = params['name']
+    if params['state'] == 'absent':
+        return [VxlanLinkFacet(KIND, name, state='absent', title='vxlan')]
+    options = dict((key, params[key]) for key in KIND.options)
+    link = VxlanLinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
+                          up=params['up'], title='vxlan',
+                          drop_remote=params['remotes'] is not None)
+    facets = [link]
+    if params['bridge']:
+        facets.append(bridge_attachment(name, params['bridge']))
+    if params['remotes'] is not None or params['fdb'] is not None:
+        facets.append(VxlanFdb(name, link, remotes=params['remotes'], entries=params['fdb']))
+    return facets
+
+
+def summarize(after):
+    vxlan = after.get('vxlan')
+    if vxlan is None:
+        return None
+    interface = dict(vxlan)
+    if after.get('fdb'):
+        interface.update(after['fdb'])
+    if 'bridge' in after:
+        interface['bridge'] = after['bridge'].get(vxlan['name'])
+    return interface
+
+
+MODULE = LinkModule(
+    'vxlan_vtep',
+    link_argument_spec(
+        vni=dict(type='int'),
+        dstport=dict(type='int', default=4789),
+        local=dict(type='str'),
+        remote=dict(type='str'),
+        group=dict(type='str'),
+        dev=dict(type='str'),
+        remotes=dict(type='list', elements='str'),
+        fdb=dict(type='list', elements='dict', options=dict(
+            mac=dict(type='str', required=True),
+            dst=dict(type='str', required=True),
+        )),
+        learning=dict(type='bool'),
+        ttl=dict(type='int'),
+        tos=dict(type='int'),
+        udp_csum=dict(type='bool'),
+        bridge=BRIDGE_ATTACHMENT_OPTION,
+    ),
+    build_facets, summarize)
