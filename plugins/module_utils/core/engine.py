@@ -22,9 +22,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import sys
+import traceback
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import (
     InvalidRequest, NetError, NotApplied)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.lock import NamespaceLock
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
 
 # Phases order operations across facets: shape links before enslaving them, enslave
@@ -42,16 +46,31 @@ PHASE_CLEANUP = 70
 
 
 class Operation:
-    """One planned step: a summary for operators, how to do it, how to undo it."""
+    """One planned step: a summary for operators, how to do it, how to undo it.
 
-    def __init__(self, phase, summary, do, undo=None):
+    ``undo`` may return a list of what it could not restore (empty: all restored).
+    ``partial=True`` means ``undo`` also takes back any part of ``do`` that ran before
+    ``do`` failed (a step of several kernel calls); such a step is journaled even when
+    it fails.
+    """
+
+    def __init__(self, phase, summary, do, undo=None, partial=False):
         self.phase = phase
         self.summary = summary
         self.do = do
         self.undo = undo
+        self.partial = partial
 
     def __repr__(self):
         return '<op %d %s>' % (self.phase, self.summary)
+
+
+def removed_with(what):
+    """An undo for a step whose effect goes away with ``what`` (undone before it)."""
+    def undo(net):
+        return []
+    undo.__doc__ = 'removed with %s' % what
+    return undo
 
 
 class Journal:
@@ -60,10 +79,17 @@ class Journal:
     def __init__(self, net):
         self.net = net
         self.done = []
+        self.failed = None
 
     def apply(self, operations):
         for operation in operations:
-            operation.do(self.net)
+            try:
+                operation.do(self.net)
+            except Exception:
+                self.failed = operation
+                if operation.partial and operation.undo is not None:
+                    self.done.append(operation)
+                raise
             self.done.append(operation)
 
     def rollback(self):
@@ -74,11 +100,21 @@ class Journal:
                 leftovers.append(operation.summary)
                 continue
             try:
-                operation.undo(self.net)
+                leftovers.extend(operation.undo(self.net) or [])
             except Exception as error:  # keep undoing the rest whatever happens
-                leftovers.append('%s (%s)' % (operation.summary, error))
+                leftovers.append('%s (%s)' % (operation.summary, describe(error)))
         self.done = []
         return leftovers
+
+
+def describe(error):
+    """An error as an operator reads it: the message, or for a bug its type and place."""
+    if isinstance(error, NetError):
+        return error.message
+    frames = traceback.extract_tb(sys.exc_info()[2]) if sys.exc_info()[1] is error else []
+    where = ' at %s:%s in %s' % (os.path.basename(frames[-1][0]), frames[-1][1], frames[-1][2]) \
+        if frames else ''
+    return 'unexpected %s: %s%s' % (type(error).__name__, error, where)
 
 
 class Facet:
@@ -92,6 +128,13 @@ class Facet:
 
     def read(self, net):
         return None
+
+    def resolve(self, net, current):
+        """Complete what the request leaves to the current state (a default MTU, a MAC).
+
+        Runs once between ``read`` and ``check``; ``check`` and ``plan`` see the
+        resolved request and change nothing in it.
+        """
 
     def check(self, net, current):
         return []
@@ -110,6 +153,14 @@ class Facet:
     @property
     def recreated(self):
         return False
+
+    def namespaces(self):
+        """Namespaces besides the session's that this facet changes (None: the host)."""
+        return []
+
+    def rollback_view(self, view):
+        """The part of a view that a rollback restores (no process ids, no counters)."""
+        return view
 
 
 class Outcome:
@@ -131,44 +182,101 @@ def render(view):
     return json.dumps(view, indent=2, sort_keys=True, default=str) + '\n'
 
 
-def reconcile(facets, netns=None, check_mode=False, session_factory=NetlinkSession):
-    """Run ``facets`` through validate/read/check/plan/apply/verify."""
+def reconcile(facets, netns=None, check_mode=False, session_factory=NetlinkSession,
+              lock=NamespaceLock):
+    """Run ``facets`` through validate/read/resolve/check/plan/apply/verify.
+
+    ``lock(namespaces)`` serialises runs per namespace (None: no lock).
+    """
     problems = [problem for facet in facets for problem in facet.validate()]
     if problems:
         raise InvalidRequest(problems)
 
-    with session_factory(netns) as net:
+    namespaces = [netns] + [other for facet in facets for other in facet.namespaces()]
+    with _locked(lock, namespaces):
+        with session_factory(netns) as net:
+            return _reconcile(facets, net, check_mode)
+
+
+def _locked(lock, namespaces):
+    return lock(namespaces) if lock is not None else _NoLock()
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+def _reconcile(facets, net, check_mode):
+    try:
         before = dict((facet.title, facet.read(net)) for facet in facets)
+        for facet in facets:
+            facet.resolve(net, before[facet.title])
         problems = [p for facet in facets for p in facet.check(net, before[facet.title])]
         if problems:
             raise InvalidRequest(problems)
-
         operations = []
         for facet in facets:
             operations.extend(facet.plan(net, before[facet.title]))
-        # sorted() is stable: within a phase, facets keep the order they were given.
-        operations = sorted(operations, key=lambda op: op.phase)
-        recreated = any(facet.recreated for facet in facets)
+    except NetError:
+        raise
+    except Exception as error:  # a bug must fail the task, with its cause, not crash it
+        raise NotApplied('%s while reading and planning; nothing was changed' % describe(error))
+    # sorted() is stable: within a phase, facets keep the order they were given.
+    operations = sorted(operations, key=lambda op: op.phase)
+    recreated = any(facet.recreated for facet in facets)
 
-        if check_mode or not operations:
-            after = dict((facet.title, facet.predict(before[facet.title])) for facet in facets)
-            return Outcome(operations, before, after, recreated)
-
-        journal = Journal(net)
-        try:
-            journal.apply(operations)
-            after = dict((facet.title, facet.read(net)) for facet in facets)
-            not_taken = [m for facet in facets for m in facet.mismatches(after[facet.title])]
-            if not_taken:
-                raise NotApplied('the kernel did not keep what was set: %s' % '; '.join(not_taken),
-                                 not_taken)
-        except NetError as error:
-            leftovers = journal.rollback()
-            raise NotApplied(_rolled_back(error.message, leftovers), error.problems)
+    if check_mode or not operations:
+        after = dict((facet.title, facet.predict(before[facet.title])) for facet in facets)
         return Outcome(operations, before, after, recreated)
+
+    journal = Journal(net)
+    try:
+        journal.apply(operations)
+        after = dict((facet.title, facet.read(net)) for facet in facets)
+        not_taken = [m for facet in facets for m in facet.mismatches(after[facet.title])]
+        if not_taken:
+            raise NotApplied('the kernel did not keep what was set: %s' % '; '.join(not_taken),
+                             not_taken)
+    except Exception as error:  # whatever failed, what this run did is taken back
+        cause = describe(error)
+        if journal.failed is not None and not isinstance(error, NetError):
+            cause = 'step "%s" failed: %s' % (journal.failed.summary, cause)
+        leftovers = journal.rollback()
+        leftovers.extend(_not_restored(facets, net, before))
+        raise NotApplied(_rolled_back(cause, leftovers),
+                         getattr(error, 'problems', None) or [cause])
+    return Outcome(operations, before, after, recreated)
+
+
+def _not_restored(facets, net, before):
+    """What differs, after a rollback, from what was read before the run."""
+    found = []
+    for facet in facets:
+        try:
+            now = facet.rollback_view(facet.read(net))
+        except Exception as error:
+            found.append('%s could not be read back (%s)' % (facet.title, describe(error)))
+            continue
+        then = facet.rollback_view(before[facet.title])
+        if render(now) != render(then):
+            found.append('%s is %s, was %s' % (facet.title, _compact(now), _compact(then)))
+    return found
+
+
+def _compact(view):
+    return json.dumps(view, sort_keys=True, default=str)
 
 
 def _rolled_back(message, leftovers):
     if not leftovers:
         return message + '; every change of this run was rolled back'
-    return message + '; rolled back except: ' + '; '.join(leftovers)
+    # Deduplicated: a restore step and the check after it may name the same thing.
+    seen = []
+    for item in leftovers:
+        if item not in seen:
+            seen.append(item)
+    return message + '; NOT everything could be undone, left over: ' + '; '.join(seen)

@@ -48,10 +48,13 @@ class VxlanFdb(Facet):
 
     title = 'fdb'
 
-    def __init__(self, name, link, remotes=None, entries=None):
+    def __init__(self, name, link, remotes=None, entries=None, clear_remotes=False):
         self.name = name
         self.link = link
         self.remotes = None if remotes is None else [str(peer) for peer in remotes]
+        # A VTEP switched to a multicast group floods through it: its replication
+        # peers go, even though remotes is not given.
+        self.clear_remotes = clear_remotes
         self.entries = None if entries is None else [dict(entry) for entry in entries]
         self._index = None
 
@@ -74,6 +77,9 @@ class VxlanFdb(Facet):
                     problems.append(problem)
                 elif peer in seen:
                     problems.append('remotes lists %s twice' % peer)
+                elif peer == link_wanted.get('local'):
+                    problems.append('remotes lists %s, which is local, this endpoint itself: '
+                                    'list only the other VTEPs' % peer)
                 seen.add(peer)
         if self.entries is not None:
             seen = set()
@@ -132,7 +138,7 @@ class VxlanFdb(Facet):
     # ---- planning -------------------------------------------------------------
     def _managed(self, pair):
         zero = pair[0] == ALL_ZEROS
-        return self.remotes is not None if zero else self.entries is not None
+        return (self.remotes is not None or self.clear_remotes) if zero else self.entries is not None
 
     def _wanted(self):
         pairs = set()
@@ -143,10 +149,9 @@ class VxlanFdb(Facet):
         return pairs
 
     def plan(self, net, current):
-        # A link created or recreated by this run starts with an empty table.
-        starts_empty = current is None or self.link.recreated
+        # A new link starts with an empty table; a recreated one gets its entries back.
         self._index = None
-        have = set() if starts_empty else self.have
+        have = set() if current is None else self.have
         have = set(pair for pair in have if self._managed(pair))
         wanted = self._wanted()
         adds, dels = [], []

@@ -13,7 +13,10 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
-    Facet, Operation, PHASE_CREATE, PHASE_DELETE, PHASE_SET, PHASE_UP)
+    Facet, Operation, PHASE_CREATE, PHASE_DELETE, PHASE_SET, PHASE_UP, removed_with)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NotApplied
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.snapshot import (
+    LinkSnapshot, address_text, fdb_text, listing, route_text)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import ifname_problem, mac_problem, normalize_mac
 
 # Port options that survive a recreate (the link is re-attached to its bridge).
@@ -106,9 +109,11 @@ class LinkFacet(Facet):
             if self.link_kind.options[key].link_ref and net.link(value) is None:
                 problems.append('%s %s does not exist' % (key, value))
         problems.extend(self.link_kind.check(net, self.wanted, state))
-        if self.mac is None and self.mac_policy is not None and not problems:
-            self.mac, self.pin_mac = self.mac_policy(net, state)
         return problems
+
+    def resolve(self, net, current):
+        if self.state == 'present' and self.mac is None and self.mac_policy is not None:
+            self.mac, self.pin_mac = self.mac_policy(net, self.current_state)
 
     # ---- planning -------------------------------------------------------------
     def differences(self, current):
@@ -192,24 +197,32 @@ class LinkFacet(Facet):
         arguments = dict(ifname=self.name, kind=self.link_kind.kind)
         arguments.update(self._encode(net, values))
         arguments.update(self.link_kind.create_arguments(net, values))
-        if self.mtu is not None:
-            arguments['mtu'] = self.mtu
-        if self.mac is not None:
-            arguments['address'] = self.mac
         return arguments
+
+    def _creator(self, values, mac, mtu):
+        """``create(net, index=None)``: make this link with ``values``, ``mac`` and ``mtu``.
+
+        Creating, recreating and restoring a link all go through here; a kind whose
+        links are made elsewhere (a macvlan inside another namespace) overrides it.
+        ``index`` asks the kernel for that ifindex (a restored link keeps its own).
+        """
+        def create(net, index=None):
+            arguments = self._create_arguments(net, values)
+            for keyword, value in (('mtu', mtu), ('address', mac)):
+                if value is not None:
+                    arguments[keyword] = value
+            add_link(net, 'creating %s %s' % (self.link_kind.kind, self.name), arguments, index)
+        return create
 
     def _create_ops(self, net):
         name = self.name
-
-        def create(net):
-            net.call('creating %s %s' % (self.link_kind.kind, name), 'link', 'add',
-                     **self._create_arguments(net, self.wanted))
+        create = self._creator(self.wanted, self.mac, self.mtu)
 
         def delete(net):
             net.call('removing %s again' % name, 'link', 'del', index=net.index(name))
 
         operations = [Operation(PHASE_CREATE, 'create %s %s%s' % (
-            self.link_kind.kind, name, _describe(self.wanted)), create, delete)]
+            self.link_kind.kind, name, _describe(self.wanted)), lambda net: create(net), delete)]
         if self.up:
             operations.append(self._up_op(True))
         return operations
@@ -260,39 +273,105 @@ class LinkFacet(Facet):
 
         return Operation(PHASE_DELETE, 'remove %s %s' % (self.link_kind.kind, self.name), delete)
 
-    def _recreate_ops(self, net, current):
-        """Delete and create again, keeping bridge membership and port options."""
-        state = self.current_state
-        # Unmanaged options keep their current value across the recreate.
-        values = OrderedDict((key, current.get(key)) for key, option in self.link_kind.options.items()
-                             if current.get(key) is not None)
+    def _recreate_values(self, current):
+        """Kind options of the new link: the wanted ones over the current ones."""
+        values = self._current_options(current)
         values.update(self.wanted)
-        master = net.link_by_index(state.master) if state.master else None
-        port_options = dict((nla[len('IFLA_BRPORT_'):].lower(), state.slave_data[nla])
-                            for nla in BRPORT_KEPT if nla in state.slave_data)
+        return values
+
+    def _recreate_mac(self, current, values):
+        """The new link keeps its MAC unless one was asked for."""
+        return self.mac if self.mac is not None else current.get('mac')
+
+    def _current_options(self, current):
+        return OrderedDict((key, current.get(key)) for key in self.link_kind.options
+                           if current.get(key) is not None)
+
+    def _recreate_ops(self, net, current):
+        """Delete and create again; carry over what the old link had.
+
+        Each step is journaled: undoing the removal builds the old link back from a
+        snapshot taken before the run (options, MTU, MAC, up, bridge port, addresses,
+        routes, FDB entries) and reports whatever differs from it afterwards.
+        """
+        name = self.name
+        snapshot = LinkSnapshot(net, self.current_state)
+        values = self._recreate_values(current)
+        create_new = self._creator(values, self._recreate_mac(current, values),
+                                   self.mtu if self.mtu is not None else current.get('mtu'))
+        create_old = self._creator(self._current_options(current), current.get('mac'),
+                                   current.get('mtu'))
+
+        def delete_old(net):
+            net.call('removing %s to recreate it' % name, 'link', 'del', index=net.index(name))
+
+        def delete_new(net):
+            link = net.link(name)
+            if link is not None:
+                net.call('removing the new %s' % name, 'link', 'del', index=link.index)
+
+        def on_new_link(step):
+            return lambda net: step(net, net.index(name))
+
+        gone = removed_with('the new %s' % name)
+        operations = [
+            Operation(PHASE_CREATE, 'remove %s to recreate it (%s cannot change in place)' % (
+                name, ', '.join(self._recreate_reasons)), delete_old,
+                lambda net: snapshot.restore(net, create_old)),
+            Operation(PHASE_CREATE, 'create %s %s again%s' % (self.link_kind.kind, name,
+                                                              _describe(values)),
+                      lambda net: create_new(net), delete_new),
+        ]
+        if snapshot.master is not None:
+            operations.append(Operation(
+                PHASE_CREATE, 're-attach %s to %s%s' % (
+                    name, snapshot.master.name,
+                    ' with its port options' if snapshot.port_options else ''),
+                lambda net: snapshot.attach(net, net.index(name), 'recreating %s' % name),
+                gone, partial=True))
+        carried = (
+            ('addresses', [address_text(m) for m in snapshot.carried_addresses()],
+             snapshot.add_addresses),
+            ('routes', [route_text(r) for r in snapshot.routes], snapshot.add_routes),
+            ('FDB entries', [fdb_text(e) for e in snapshot.fdb], snapshot.add_fdb),
+        )
         up = self.up if self.up is not None else current.get('up')
+        if up:
+            # Before its addresses and routes: a gateway is only reachable on a link up.
+            operations.append(Operation(PHASE_CREATE, 'bring the new %s up' % name, on_new_link(
+                lambda net, index: net.call('bringing %s up' % name, 'link', 'set', index=index,
+                                            state='up')), gone))
+        for what, items, step in carried:
+            if items:
+                operations.append(Operation(
+                    PHASE_CREATE, 'carry over %s %s of %s' % (what, listing(items), name),
+                    on_new_link(step), gone, partial=True))
+        return operations
 
-        def recreate(net):
-            action = 'recreating %s' % self.name
-            net.call(action, 'link', 'del', index=net.index(self.name))
-            arguments = self._create_arguments(net, values)
-            if self.mac is None and current.get('mac'):
-                arguments['address'] = current['mac']
-            net.call(action, 'link', 'add', **arguments)
-            index = net.index(self.name)
-            if master is not None:
-                net.call('%s: re-attaching to %s' % (action, master.name), 'link', 'set',
-                         index=index, master=net.index(master.name))
-                if port_options and master.kind == 'bridge':
-                    net.call('%s: restoring port options' % action, 'brport', 'set',
-                             index=index, **port_options)
-            if up:
-                net.call(action, 'link', 'set', index=index, state='up')
 
-        summary = 'recreate %s (%s cannot change in place)%s' % (
-            self.name, ', '.join(self._recreate_reasons),
-            ' and re-attach it to %s' % master.name if master else '')
-        return [Operation(PHASE_CREATE, summary, recreate)]
+def mac_holder_problems(net, name, mac):
+    """A VM NIC's MAC must be its own on the host: the other link that has it, if any."""
+    if mac is None:
+        return []
+    holders = [msg.get('IFLA_IFNAME') for msg in net.call('reading links', 'link', 'dump')
+               if msg.get('IFLA_IFNAME') != name
+               and (msg.get('IFLA_ADDRESS') or '').lower() == mac.lower()]
+    if not holders:
+        return []
+    return ['mac %s of %s is already used by %s on this host%s: two VM NICs with one MAC '
+            'break each other\'s traffic; give one of them another mac (or another vm/index)'
+            % (mac, name, ', '.join(holders), ' (namespace %s)' % net.netns if net.netns else '')]
+
+
+def add_link(net, action, arguments, index=None):
+    """RTM_NEWLINK; with ``index``, ask for that ifindex first (kernel 3.7+, not for taps)."""
+    if index:
+        try:
+            net.call(action, 'link', 'add', index=index, **arguments)
+            return
+        except NotApplied:
+            pass  # the index is taken, or this kind cannot choose it: any index will do
+    net.call(action, 'link', 'add', **arguments)
 
 
 def _describe(values):

@@ -33,12 +33,12 @@ __metaclass__ = type
 import os
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_CREATE, PHASE_FDB
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_FDB
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import BRPORT_KEPT, LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # enum macvlan_mode (include/uapi/linux/if_link.h)
@@ -144,6 +144,49 @@ def mode_of(state):
     return _MODE.decode(state.data.get('IFLA_%s_MODE' % state.kind.upper()))
 
 
+def _macvlans_on(msgs, parent):
+    return [other for other in (LinkState(msg) for msg in msgs)
+            if other.kind in MACVLAN_KINDS and other.parent == parent.index]
+
+
+def _namespace_path(namespace):
+    return os.path.join(NETNS_DIR, namespace) if namespace else '/proc/self/ns/net'
+
+
+def _nsid(reply):
+    nsid = reply.get('nsid') if reply else None
+    # NETNSA_NSID is an s32 that pyroute2 decodes unsigned: 4294967295 means none.
+    return nsid if nsid is not None and 0 <= nsid < 2 ** 31 else None
+
+
+def _peer_id(session, namespace):
+    """The id ``session``'s namespace has for ``namespace``, assigned if it had none.
+
+    Assigning one ("ip netns set NAME auto") changes no link; it is what lets a
+    namespace's links be read without entering it. None: the namespace is gone.
+    """
+    try:
+        handle = os.open(_namespace_path(namespace), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        nsid = _nsid(session.ipr.get_netnsid(fd=handle))
+        if nsid is None:
+            session.ipr.set_netnsid(fd=handle)
+            nsid = _nsid(session.ipr.get_netnsid(fd=handle))
+    finally:
+        os.close(handle)
+    return nsid
+
+
+def _origin_id_in(session, origin, nsid):
+    handle = os.open(_namespace_path(origin), os.O_RDONLY)
+    try:
+        return _nsid(session.ipr.get_netnsid(fd=handle, target_nsid=nsid))
+    finally:
+        os.close(handle)
+
+
 def _named_namespaces():
     try:
         return sorted(os.listdir(NETNS_DIR))
@@ -223,15 +266,8 @@ class MacvlanLink(LinkFacet):
         return self._origin_nsid
 
     def _nsid_of_origin(self, session):
-        path = os.path.join(NETNS_DIR, self.origin) if self.origin else '/proc/self/ns/net'
-        handle = os.open(path, os.O_RDONLY)
-        try:
-            reply = session.ipr.get_netnsid(fd=handle)
-        finally:
-            os.close(handle)
-        nsid = reply.get('nsid') if reply else None
-        # NETNSA_NSID is an s32 that pyroute2 decodes unsigned: 4294967295 means none.
-        return nsid if nsid is not None and 0 <= nsid < 2 ** 31 else -1
+        nsid = _origin_id_in(session, self.origin, None)
+        return -1 if nsid is None else nsid
 
     # ---- checks against the host -----------------------------------------------------
     def check(self, net, current):
@@ -255,6 +291,10 @@ class MacvlanLink(LinkFacet):
             if parent is None:
                 problems.append('parent %s does not exist in %s: give the lower device the '
                                 'macvlan is created on' % (parent_name, self.where(self.origin)))
+            elif parent.kind in MACVLAN_KINDS:
+                problems.append('parent %s is itself a %s: the kernel would put %s on the parent of '
+                                '%s instead; give that lower device as parent'
+                                % (parent_name, parent.kind, self.name, parent_name))
             else:
                 problems.extend(self._sharing_problems(origin, parent, current))
         problems.extend(self.link_kind.check(net, self.wanted, state))
@@ -264,32 +304,33 @@ class MacvlanLink(LinkFacet):
         """(name, mode) of the other macvlans/macvtaps on ``parent``, in any namespace.
 
         The kernel counts them all (a passthru parent carries one endpoint), so links
-        moved into the host or any named namespace are looked up too.
+        in the host or any named namespace count too. They are read from ``origin``
+        (RTM_GETLINK with IFLA_TARGET_NETNSID, kernel 4.20+): no namespace is entered,
+        one dump per namespace, and only the namespaces whose links point back at
+        ``origin`` are looked at further.
         """
         found = []
-        for msg in origin.ipr.link('dump'):
-            other = LinkState(msg)
-            if other.kind in MACVLAN_KINDS and other.parent == parent.index and \
-                    other.link_netnsid is None and \
-                    not (self.target is None and other.name == self.name):
+        for other in _macvlans_on(origin.call('reading links', 'link', 'dump'), parent):
+            if other.link_netnsid is None and not (self.target is None and other.name == self.name):
                 found.append((other.name, mode_of(other)))
         elsewhere = [name for name in _named_namespaces() if name != self.origin]
         if self.origin is not None:
             elsewhere.insert(0, None)
         for namespace in elsewhere:
-            try:
-                session = self.session_factory(namespace)
-            except NetError:
-                continue  # removed meanwhile
-            with session:
-                links = [LinkState(msg) for msg in session.ipr.link('dump')]
-                candidates = [other for other in links if other.kind in MACVLAN_KINDS
-                              and other.parent == parent.index and other.link_netnsid is not None
-                              and not (namespace == self.target and other.name == self.name)]
-                # Dumping first makes the kernel assign the id asked for here.
-                nsid = self._nsid_of_origin(session) if candidates else None
+            nsid = _peer_id(origin, namespace)
+            if nsid is None:
+                continue
+            candidates = [other for other in _macvlans_on(origin.call(
+                'reading links of %s' % self.where(namespace), 'link', 'dump',
+                IFLA_IF_NETNSID=nsid), parent)
+                if other.link_netnsid is not None
+                and not (namespace == self.target and other.name == self.name)]
+            if not candidates:
+                continue
+            # The id under which that namespace knows origin (its links name origin by it).
+            back = _origin_id_in(origin, self.origin, nsid)
             for other in candidates:
-                if other.link_netnsid == nsid:
+                if other.link_netnsid == back:
                     found.append(('%s (in %s)' % (other.name, self.where(namespace)), mode_of(other)))
         return found
 
@@ -321,76 +362,76 @@ class MacvlanLink(LinkFacet):
     # ---- operations ------------------------------------------------------------------
     def _create_ops(self, net):
         operations = super(MacvlanLink, self)._create_ops(net)
-        operations[0].do = self._creator(self.wanted, self.mac)
         if self.target is not None:
             operations[0].summary += ' on its parent in %s, inside %s' % (
                 self.where(self.origin), self.where(self.target))
         return operations
 
-    def _creator(self, values, mac):
-        kind = self.link_kind.kind
+    def _creator(self, values, mac, mtu):
+        """Create on the parent in ``origin``, directly inside ``target`` when given."""
+        create_here = super(MacvlanLink, self)._creator(values, mac, mtu)
 
-        def create(net):
-            action = 'creating %s %s' % (kind, self.name)
-            if self.target is None:
-                self._add(net, action, values, mac)
-                return
-            with self.origin_session() as origin:
-                self._add(origin, action, values, mac, net_ns_fd=self.target)
+        def create(net, index=None):
+            try:
+                if self.target is None:
+                    create_here(net, index)
+                    return
+                with self.origin_session() as origin:
+                    create_here(_InNamespace(origin, self.target), index)
+            except NotApplied as error:
+                raise NotApplied(error.message + self._refusal_hint(net, values), error.problems)
         return create
 
-    def _add(self, session, action, values, mac, **extra):
-        arguments = self._create_arguments(session, values)
-        arguments.pop('address', None)
-        if mac is not None:
-            arguments['address'] = mac
-        arguments.update(extra)
+    def _refusal_hint(self, net, values):
+        """Why the kernel may have refused, when the parent shows it; else nothing."""
         try:
-            session.call(action, 'link', 'add', **arguments)
-        except NotApplied as error:
-            if values.get('mode') == 'passthru':
-                raise NotApplied(error.message + ' (passthru needs a parent that carries no other '
-                                 'macvlan or macvtap)')
-            raise NotApplied(error.message + ' (is the parent taken by a passthru endpoint?)')
+            with self.origin_session() as origin:
+                parent = origin.link(values.get('parent'))
+                siblings = self.siblings(origin, parent) if parent is not None else []
+        except NetError:
+            return ''
+        if values.get('mode') == 'passthru' and siblings:
+            return ' (passthru needs a parent that carries no other macvlan or macvtap; %s ' \
+                   'carries %s)' % (parent.name, ', '.join(name for name, _mode in siblings))
+        taken = [name for name, mode in siblings if mode == 'passthru']
+        if taken:
+            return ' (parent %s is taken by passthru endpoint %s)' % (parent.name, taken[0])
+        return ''
 
-    def _recreate_ops(self, net, current):
-        """Delete and create again on the wanted parent; keep bridge membership.
-
-        The old MAC is kept unless passthru is involved: a passthru endpoint has its
-        parent's MAC, which a bridge/vepa endpoint must not take over.
-        """
-        state = self.current_state
-        values = OrderedDict((key, current.get(key)) for key in self.link_kind.options
-                             if current.get(key) is not None and key != 'parent')
+    def _recreate_values(self, current):
+        # The parent is the wanted one; nopromisc only exists in passthru.
+        values = self._current_options(current)
+        values.pop('parent', None)
         if values.get('mode') == 'passthru' and self.wanted.get('mode', 'passthru') != 'passthru':
             values.pop('nopromisc', None)
         values.update(self.wanted)
-        passthru = 'passthru' in (current.get('mode'), values.get('mode'))
-        mac = self.mac if self.mac is not None else (None if passthru else current.get('mac'))
-        master = net.link_by_index(state.master) if state.master else None
-        port_options = dict((nla[len('IFLA_BRPORT_'):].lower(), state.slave_data[nla])
-                            for nla in BRPORT_KEPT if nla in state.slave_data)
-        up = self.up if self.up is not None else current.get('up')
-        create = self._creator(values, mac)
+        return values
 
-        def recreate(net):
-            action = 'recreating %s' % self.name
-            net.call(action, 'link', 'del', index=net.index(self.name))
-            create(net)
-            index = net.index(self.name)
-            if master is not None:
-                net.call('%s: re-attaching to %s' % (action, master.name), 'link', 'set',
-                         index=index, master=master.index)
-                if port_options and master.kind == 'bridge':
-                    net.call('%s: restoring port options' % action, 'brport', 'set',
-                             index=index, **port_options)
-            if up:
-                net.call(action, 'link', 'set', index=index, state='up')
+    def _recreate_mac(self, current, values):
+        """The old MAC is kept unless passthru is involved.
 
-        summary = 'recreate %s (%s cannot change in place)%s' % (
-            self.name, ', '.join(self._recreate_reasons),
-            ' and re-attach it to %s' % master.name if master else '')
-        return [Operation(PHASE_CREATE, summary, recreate)]
+        A passthru endpoint has its parent's MAC, which a bridge/vepa endpoint must
+        not take over.
+        """
+        if self.mac is not None:
+            return self.mac
+        return None if 'passthru' in (current.get('mode'), values.get('mode')) else current.get('mac')
+
+
+class _InNamespace:
+    """A session whose link creations land in another namespace (IFLA_NET_NS_FD)."""
+
+    def __init__(self, session, target):
+        self.session = session
+        self.target = target
+
+    def call(self, action, method, *args, **kwargs):
+        if method == 'link' and args and args[0] == 'add':
+            kwargs['net_ns_fd'] = self.target
+        return self.session.call(action, method, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
 
 
 class SourceMacs(Facet):

@@ -23,7 +23,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import 
     Codec, Flag, ifname_problem, normalize_mac)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
     PORT_OPTION_SPEC, BridgePorts, PortSpec)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
     guest_mac, host_side_mac, libvirt_interface_xml, nic_name, NicRequest)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
@@ -135,20 +135,33 @@ class TapLink(LinkFacet):
         arguments.update(self.link_kind.create_arguments(net, values))
         return arguments
 
-    def check(self, net, current):
-        problems = super(TapLink, self).check(net, current)
-        if problems or self.state == 'absent':
-            return problems
+    def _creator(self, values, mac, mtu):
+        # /dev/net/tun takes neither MTU nor MAC (set right after) nor an ifindex.
+        create = super(TapLink, self)._creator(values, None, None)
+        return lambda net, index=None: create(net)
+
+    def resolve(self, net, current):
+        super(TapLink, self).resolve(net, current)
+        if self.state == 'absent':
+            return
         if self.mtu is None and self.mtu_from:
             bridge = net.link(self.mtu_from)
             if bridge is not None:
                 self.mtu = bridge.mtu
         state = self.current_state
+        if state is not None and state.kind == self.link_kind.kind and in_use(state):
+            # The process that opens a tap sets its vnet header flag (QEMU turns it on),
+            # so on a tap in use it is that process's, not ours.
+            self.wanted.pop('vnet_hdr', None)
+
+    def check(self, net, current):
+        problems = super(TapLink, self).check(net, current)
+        if problems or self.state == 'absent':
+            return problems
+        problems.extend(mac_holder_problems(net, self.name, self.mac))
+        state = self.current_state
         if state is None or not in_use(state):
             return problems
-        # The process that opens a tap sets its vnet header flag (QEMU turns it on),
-        # so on a tap in use it is that process's, not ours.
-        self.wanted.pop('vnet_hdr', None)
         for key, (wanted, actual) in self.differences(current).items():
             if key in self.link_kind.options:
                 problems.append(

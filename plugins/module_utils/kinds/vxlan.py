@@ -101,24 +101,46 @@ class VxlanLinkFacet(LinkFacet):
             problems.append('vni is required with state present (%d-%d)' % VNI_RANGE)
         return problems
 
-    def check(self, net, current):
-        problems = super(VxlanLinkFacet, self).check(net, current)
+    def resolve(self, net, current):
+        super(VxlanLinkFacet, self).resolve(net, current)
+        if self.state == 'absent':
+            return
         if self.drop_remote and current is not None:
             for key in ('remote', 'group'):
                 if current.get(key):
                     self.wanted[key] = NO_ADDRESS
+        underlay = self._underlay(net)
+        if underlay is not None and self.mtu is None:
+            self.mtu = underlay.mtu - VXLAN_OVERHEAD
+
+    def _underlay(self, net):
         dev_name = self.wanted.get('dev')
-        underlay = net.link(dev_name) if dev_name and self.state == 'present' else None
-        if underlay is None or problems:
+        return net.link(dev_name) if dev_name and self.state == 'present' else None
+
+    def check(self, net, current):
+        problems = super(VxlanLinkFacet, self).check(net, current)
+        if self.state == 'absent' or problems:
             return problems
-        room = underlay.mtu - VXLAN_OVERHEAD
-        if self.mtu is None:
-            self.mtu = room
-        elif self.mtu > room:
+        local = self.wanted.get('local')
+        if local and local not in host_addresses(net):
+            problems.append('local %s is not an address of this host%s: the tunnel would send '
+                            'from an address nobody answers; give one of its own addresses (ip '
+                            'address show) or add it first'
+                            % (local, ' (namespace %s)' % net.netns if net.netns else ''))
+        underlay = self._underlay(net)
+        room = underlay.mtu - VXLAN_OVERHEAD if underlay is not None else None
+        if room is not None and self.mtu > room:
             problems.append('mtu %d does not fit: dev %s has MTU %d and VXLAN needs %d bytes of it, '
                             'so at most %d; raise the MTU of %s or lower mtu'
-                            % (self.mtu, dev_name, underlay.mtu, VXLAN_OVERHEAD, room, dev_name))
+                            % (self.mtu, underlay.name, underlay.mtu, VXLAN_OVERHEAD, room,
+                               underlay.name))
         return problems
+
+
+def host_addresses(net):
+    """Every local address of the session's namespace, as text."""
+    return set(msg.get('IFA_LOCAL') or msg.get('IFA_ADDRESS')
+               for msg in net.call('reading addresses', 'addr', 'dump'))
 
 
 KIND = VxlanKind()
@@ -135,8 +157,9 @@ def build_facets(params):
     facets = [link]
     if params['bridge']:
         facets.append(bridge_attachment(name, params['bridge']))
-    if params['remotes'] is not None or params['fdb'] is not None:
-        facets.append(VxlanFdb(name, link, remotes=params['remotes'], entries=params['fdb']))
+    if params['remotes'] is not None or params['fdb'] is not None or params['group']:
+        facets.append(VxlanFdb(name, link, remotes=params['remotes'], entries=params['fdb'],
+                               clear_remotes=bool(params['group'])))
     return facets
 
 

@@ -51,7 +51,7 @@ class Recorder(engine.Facet):
 
 
 def run(facets, check_mode=False):
-    return engine.reconcile(facets, check_mode=check_mode, session_factory=FakeSession)
+    return engine.reconcile(facets, check_mode=check_mode, session_factory=FakeSession, lock=None)
 
 
 def test_no_difference_means_no_change():

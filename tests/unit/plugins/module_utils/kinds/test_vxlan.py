@@ -85,13 +85,13 @@ def test_a_moved_mac_is_replaced_not_removed():
     assert summaries(facet, current) == ['move entry 52:54:00:00:00:01 on vx42 dst 192.0.2.2 -> 192.0.2.3']
 
 
-def test_recreate_plans_every_entry_again():
+def test_a_recreate_carries_the_entries_over_so_nothing_is_planned_again():
     have = [(ALL_ZEROS, '192.0.2.2'), ('52:54:00:00:00:01', '192.0.2.2')]
     wanted = dict(remotes=['192.0.2.2'], entries=[{'mac': '52:54:00:00:00:01', 'dst': '192.0.2.2'}])
     facet, current = fdb_facet(have=have, **wanted)
     assert summaries(facet, current) == []
     facet, current = fdb_facet(have=have, recreated=True, **wanted)
-    assert len(summaries(facet, current)) == 2
+    assert summaries(facet, current) == []
     facet, current = fdb_facet(link_exists=False, **wanted)
     assert len(summaries(facet, current)) == 2
 
