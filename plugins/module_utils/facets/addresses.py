@@ -21,6 +21,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import family_of
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     ifname_problem, parse_interface_address, parse_ip)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.snapshot import route_arguments
 
 RTPROT_KERNEL = 2
 RT_SCOPE_LINK = 253
@@ -45,6 +46,7 @@ class Addresses(Facet):
         self.gateway = None
         self.moved = []        # addresses of the NIC being taken over
         self.moved_routes = []
+        self.kernel_order = []  # addresses of the link in the kernel's order
 
     def validate(self):
         problems = []
@@ -77,10 +79,13 @@ class Addresses(Facet):
         view = OrderedDict([('addresses', []), ('gateway', None)])
         if state is None:
             return view
-        view['addresses'] = sorted(self._addresses(net, state.index), key=_sort_key)
-        family = self.gateway.version if self.gateway else None
-        if family:
-            view['gateway'] = self._gateway_via(net, state.index, family)
+        self.kernel_order = self._addresses(net, state.index)
+        view['addresses'] = sorted(self.kernel_order, key=_sort_key)
+        versions = (self.gateway.version,) if self.gateway else (4, 6)
+        for version in versions:
+            view['gateway'] = self._gateway_via(net, state.index, version)
+            if view['gateway']:
+                break
         return view
 
     def _addresses(self, net, index):
@@ -119,7 +124,8 @@ class Addresses(Facet):
                         problems.append('takeover_from %s would move %s, which addresses does not list: '
                                         'add them to addresses or remove them from %s first'
                                         % (self.takeover_from, ', '.join(missing), self.takeover_from))
-        if self.gateway is not None:
+        if self.gateway is not None and not (self.gateway.version == 6 and self.gateway.is_link_local):
+            # A link-local gateway (fe80::1) is on every link; any other needs a subnet.
             final = self._final_addresses(current)
             if not any(self.gateway in a.network for a in final if a.version == self.gateway.version):
                 problems.append('gateway %s is not inside any subnet of %s (%s): the kernel cannot '
@@ -149,10 +155,10 @@ class Addresses(Facet):
         for route in self.moved_routes:
             operations.append(self._move_route_op(route))
         if self.gateway is not None and current['gateway'] != str(self.gateway):
-            operations.append(self._gateway_op())
+            operations.append(self._gateway_op(net))
         if self.wanted is not None:
-            for address in sorted(have - set(wanted), key=_sort_key):
-                operations.append(self._address_op(self.link, address, add=False, phase=PHASE_CLEANUP))
+            added = [address for address in wanted if address not in have]
+            operations.extend(self._removal_ops(self.kernel_order + added, set(wanted)))
         for address in self.moved:
             operations.append(self._address_op(self.takeover_from, address, add=False,
                                                phase=PHASE_CLEANUP))
@@ -177,6 +183,31 @@ class Addresses(Facet):
             found.append('default route via %s on %s is missing' % (self.gateway, self.link))
         return found
 
+    def _removal_ops(self, order, wanted):
+        """Remove what is not wanted without losing what is, nor the order of the rest.
+
+        The kernel removes an IPv4 primary address with every secondary of its subnet,
+        and appends what is added back at the end of the subnet's list. So in each
+        subnet, everything from the first unwanted address on is removed (last first)
+        and the wanted ones among it are added back in order: the kernel keeps them,
+        and a rollback, undoing newest first, rebuilds the original order exactly.
+        """
+        operations = []
+        for group in _subnet_groups(order):
+            unwanted = [number for number, address in enumerate(group) if address not in wanted]
+            if not unwanted:
+                continue
+            tail = group[unwanted[0]:]
+            for address in reversed(tail):
+                operations.append(self._address_op(self.link, address, add=False,
+                                                   phase=PHASE_CLEANUP))
+            for address in tail:
+                if address in wanted:
+                    operation = self._address_op(self.link, address, add=True, phase=PHASE_CLEANUP)
+                    operation.summary += ' again (the kernel drops it with %s)' % group[unwanted[0]]
+                    operations.append(operation)
+        return operations
+
     # ---- operations ---------------------------------------------------------------
     @staticmethod
     def _address_op(link, address, add, phase):
@@ -195,53 +226,58 @@ class Addresses(Facet):
         return Operation(phase, summary, change(add), change(not add))
 
     def _move_route_op(self, route):
-        attrs = dict(route['attrs'])
-        unspecified = '::' if route['family'] == socket.AF_INET6 else '0.0.0.0'
-        destination = '%s/%s' % (attrs.get('RTA_DST') or unspecified, route['dst_len'])
-        base = dict(dst=destination, family=route['family'], table=route['table'],
-                    proto=route['proto'], scope=route['scope'], type=route['type'])
-        for nla, keyword in (('RTA_GATEWAY', 'gateway'), ('RTA_PRIORITY', 'priority'),
-                             ('RTA_PREFSRC', 'prefsrc')):
-            if attrs.get(nla) is not None:
-                base[keyword] = attrs[nla]
+        base = route_arguments(route)
 
         def via(link):
             def do(net):
-                net.call('moving route %s to %s' % (destination, link), 'route', 'replace',
+                net.call('moving route %s to %s' % (base['dst'], link), 'route', 'replace',
                          oif=net.index(link), **base)
             return do
 
         summary = 'move route %s%s from %s to %s' % (
-            destination, ' via %s' % base['gateway'] if 'gateway' in base else '',
+            base['dst'], ' via %s' % base['gateway'] if 'gateway' in base else '',
             self.takeover_from, self.link)
         return Operation(PHASE_ROUTE, summary, via(self.link), via(self.takeover_from))
 
-    def _gateway_op(self):
+    def _gateway_op(self, net):
+        """Point the default route in use at the gateway, keeping its metric.
+
+        The kernel replaces a route with the same destination and metric; a default
+        route with another metric would stay beside the new one, so the one in use
+        (the lowest metric) is the one replaced, and put back by the undo.
+        """
         gateway = str(self.gateway)
         family = family_of(gateway)
-        destination = '0.0.0.0/0' if family == socket.AF_INET else '::/0'
-        previous = {}
+        routes = sorted(net.default_routes(family), key=lambda r: r.get('RTA_PRIORITY') or 0)
+        in_use = dict(route_arguments(routes[0]), oif=routes[0].get('RTA_OIF')) if routes else None
+        route = dict(dst='0.0.0.0/0' if family == socket.AF_INET else '::/0', family=family,
+                     gateway=gateway)
+        if in_use and in_use.get('priority'):
+            route['priority'] = in_use['priority']
 
         def replace(net):
-            for route in net.default_routes(family):
-                previous.setdefault('route', dict(
-                    dst=destination, family=family, gateway=route.get('RTA_GATEWAY'),
-                    oif=route.get('RTA_OIF'), priority=route.get('RTA_PRIORITY')))
             net.call('setting the default route via %s on %s' % (gateway, self.link), 'route',
-                     'replace', dst=destination, family=family, gateway=gateway,
-                     oif=net.index(self.link))
+                     'replace', oif=net.index(self.link), **route)
 
         def restore(net):
-            old = previous.get('route')
-            if old is None:
-                net.call('removing the default route again', 'route', 'del', dst=destination,
-                         family=family, gateway=gateway)
+            if in_use:
+                net.call('restoring the previous default route', 'route', 'replace', **in_use)
             else:
-                net.call('restoring the previous default route', 'route', 'replace',
-                         **dict((k, v) for k, v in old.items() if v is not None))
+                net.call('removing the default route again', 'route', 'del', **route)
 
-        return Operation(PHASE_ROUTE, 'set default route via %s dev %s' % (gateway, self.link),
-                         replace, restore)
+        return Operation(PHASE_ROUTE, 'set default route via %s dev %s%s' % (
+            gateway, self.link, ' metric %s' % route['priority'] if 'priority' in route else ''),
+            replace, restore)
+
+
+def _subnet_groups(order):
+    """Addresses grouped as the kernel chains them: IPv4 by subnet, IPv6 one by one."""
+    groups = OrderedDict()
+    for text in order:
+        interface = ipaddress.ip_interface(u'%s' % text)
+        key = interface.network if interface.version == 4 else interface
+        groups.setdefault(key, []).append(text)
+    return list(groups.values())
 
 
 def _sort_key(text):

@@ -111,6 +111,7 @@ class BridgePorts(Facet):
     def read(self, net):
         bridge = net.link(self.bridge)
         self.bridge_index = bridge.index if bridge else None
+        self.bridge_mac = bridge.mac if bridge else None
         view = OrderedDict()
         for port in self.ports:
             state = net.link(port.name)
@@ -165,6 +166,8 @@ class BridgePorts(Facet):
         for port in self.ports:
             have = current.get(port.name) or OrderedDict()
             if have.get('master') != self.bridge:
+                if not operations and self.bridge not in self.created_here and self.bridge_mac:
+                    operations.append(self._keep_mac_op())
                 operations.append(self._attach_op(port.name))
                 have = OrderedDict()  # a new port starts with the kernel's defaults
             changes = OrderedDict()
@@ -203,6 +206,22 @@ class BridgePorts(Facet):
         return found
 
     # ---- operations ---------------------------------------------------------
+    def _keep_mac_op(self):
+        """Set the bridge's MAC to itself: a set MAC no longer follows its ports.
+
+        An unset one takes the lowest MAC of the ports, so each port that comes or
+        goes (a VM's tap) could change it and leave every ARP cache on it stale.
+        """
+        mac = self.bridge_mac
+
+        def pin(net):
+            net.call('keeping the MAC of %s' % self.bridge, 'link', 'set',
+                     index=net.index(self.bridge), address=mac)
+
+        # Same bytes before and after: nothing to take back.
+        return Operation(PHASE_MEMBERSHIP, 'keep %s MAC %s whatever ports come and go' % (
+            self.bridge, mac), pin, lambda net: [])
+
     def _attach_op(self, name):
         def attach(net):
             net.call('attaching %s to %s' % (name, self.bridge), 'link', 'set',
