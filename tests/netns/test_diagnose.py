@@ -7,6 +7,10 @@ taps), switches and routers. The module runs in-process (tests/inprocess.py), as
 the fixes that are module calls; the fixes that are commands run in the namespace.
 """
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -19,6 +23,7 @@ VMNET = '10.20.0.%d'
 UNDERLAY = '192.0.2.%d'
 OVERLAY = '198.51.100.%d'
 ZERO = '00:00:00:00:00:00'
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 # ---- helpers -------------------------------------------------------------------
@@ -467,6 +472,30 @@ def test_vxlan_strict_rp_filter_on_the_underlay(netns):
     found = fault_found_fixed(hvs[1].ns, 'vxlan-rp-filter-strict', 'u0', 'the overlay',
                               lambda: overlay_works(hvs), peers=hvs[1].peer(hvs[0]))
     assert found['evidence']['route_back_via'] == {hvs[0].ip: 'u1'}
+
+
+def test_diagnose_playbook_takes_the_peers_from_the_inventory(netns, ansible_env, tmp_path):
+    """playbooks/diagnose.yml (what the lab runs on a connectivity mismatch): hv2's
+    inventory says its VTEP listens on 8472, hv1's on 4789."""
+    hvs = vxlan_pair(netns)
+    run(['ip', 'link', 'del', 'vx42'], netns=hvs[1].ns)
+    make_vtep(hvs[1], hvs[0], dstport=8472)
+    hosts = {}
+    for hv, dstport in ((hvs[0], 4789), (hvs[1], 8472)):
+        hosts['hv%d' % hv.number] = dict(
+            ansible_connection='local', ansible_python_interpreter=sys.executable,
+            diagnose_netns=hv.ns, hypervisor_network_vxlans=[
+                dict(name='vx42', vni=42, dstport=dstport, local=hv.ip)])
+    inventory = tmp_path / 'hosts.json'
+    inventory.write_text(json.dumps({'hypervisors': {'hosts': hosts}}))
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                           '-i', str(inventory), os.path.join(REPO, 'playbooks', 'diagnose.yml')],
+                          env=ansible_env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]  # the error findings fail the play
+    assert 'error | vxlan-dstport-mismatch | vx42' in proc.stdout
+    # Each side sends to a port the other does not listen on: both are told.
+    assert proc.stdout.count('error | vxlan-dstport-mismatch | vx42') == 2
+    assert '1 error finding(s) on hv1' in proc.stdout and '1 error finding(s) on hv2' in proc.stdout
 
 
 @pytest.mark.parametrize('bad', [dict(peers=[dict(dstport=4789)]), dict(expect=dict(nope=1))])

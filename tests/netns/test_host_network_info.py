@@ -142,3 +142,27 @@ def without_aliases(view):
     for entry in view['links'] + view['addresses']:
         entry.pop('ifalias', None)
     return view
+
+
+def test_adopt_playbook_writes_host_vars(netns, ansible_env, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    hv = build_brownfield(netns)
+    inventory = tmp_path / 'hosts.json'
+    inventory.write_text(json.dumps({'hypervisors': {'hosts': {'hv-adopt': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'adopt_netns': hv}}}}))
+    playbook = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                            'playbooks', 'adopt.yml')
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                           '-i', str(inventory), playbook, '-e', 'adopt_dir=%s' % tmp_path],
+                          env=ansible_env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    written = (tmp_path / 'host_vars' / 'hv-adopt.yml').read_text()
+    assert '#   vnet0 (tun): libvirt' in written
+    assert yaml.safe_load(written) == read_back(hv)['role_vars']
