@@ -10,6 +10,7 @@ recreate) is declared in ``kinds/<kind>.py``; this facet does the same work for 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import socket
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
@@ -22,6 +23,10 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import 
 # Port options that survive a recreate (the link is re-attached to its bridge).
 BRPORT_KEPT = ('IFLA_BRPORT_MODE', 'IFLA_BRPORT_LEARNING', 'IFLA_BRPORT_UNICAST_FLOOD',
                'IFLA_BRPORT_COST', 'IFLA_BRPORT_PRIORITY', 'IFLA_BRPORT_ISOLATED')
+
+
+# Below this MTU the kernel disables IPv6 on a link (RFC 8200).
+IPV6_MIN_MTU = 1280
 
 
 class LinkFacet(Facet):
@@ -109,7 +114,20 @@ class LinkFacet(Facet):
             if self.link_kind.options[key].link_ref and net.link(value) is None:
                 problems.append('%s %s does not exist' % (key, value))
         problems.extend(self.link_kind.check(net, self.wanted, state))
+        problems.extend(self._ipv6_mtu_problems(net, state))
         return problems
+
+    def _ipv6_mtu_problems(self, net, state):
+        """Below 1280 bytes the kernel turns IPv6 off on the link and drops its addresses."""
+        if self.mtu is None or self.mtu >= IPV6_MIN_MTU or state is None:
+            return []
+        lost = [text for text, family, scope, _msg in net.addresses(state.index)
+                if family == socket.AF_INET6 and scope == 0]
+        if not lost:
+            return []
+        return ['mtu %d is below %d, the IPv6 minimum: the kernel would remove the IPv6 addresses '
+                '%s of %s; remove them first, or keep mtu at %d or more'
+                % (self.mtu, IPV6_MIN_MTU, ', '.join(lost), self.name, IPV6_MIN_MTU)]
 
     def resolve(self, net, current):
         if self.state == 'present' and self.mac is None and self.mac_policy is not None:
