@@ -48,6 +48,18 @@ options:
     description: Whether the link is administratively up.
     type: bool
     default: true
+  persist:
+    description:
+      - Whether the link outlives a reboot, and through what.
+      - V(none) leaves persisted files alone (O(state=absent) still removes this link's own).
+      - V(networkmanager) writes a NetworkManager keyfile profile; V(restore) keeps the
+        desired state for the boot-time restore unit; V(auto) is V(networkmanager) when
+        NetworkManager runs, else V(restore).
+      - Files are compared first; every file change is in the plan and the diff, and check
+        mode writes nothing.
+    type: str
+    choices: [auto, networkmanager, restore, none]
+    default: none
   confirm_timeout:
     description:
       - Commit-confirmed apply. The module snapshots the namespace's network state, applies

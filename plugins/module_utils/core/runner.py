@@ -7,12 +7,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+from collections import OrderedDict
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
     CONFIRM_OPTIONS, run_confirmed)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option, argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
     BridgePorts, PortSpec, PORT_OPTION_SPEC)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import PERSIST_OPTION, persistence
@@ -45,10 +47,21 @@ def bridge_attachment(link_name, attachment, switch_configured=False):
                        created_here=[link_name], switch_configured=switch_configured)
 
 
-def link_argument_spec(**kind_options):
-    spec = dict(COMMON_LINK_OPTIONS)
-    spec.update(kind_options)
-    return spec
+# Given on a bridge, bond or team module: the switch aggregates the members.
+SWITCH_CONFIGURED = Option('bool', default=False)
+
+
+def link_argument_spec(kind=None, **options):
+    """The argument spec of a link module: the common options, the kind's, then ``options``.
+
+    ``options`` are Options or spec dicts; one named like a common or kind option
+    replaces it for this module.
+    """
+    declared = OrderedDict((key, dict(value)) for key, value in COMMON_LINK_OPTIONS.items())
+    if kind is not None:
+        declared.update(kind.options)
+    declared.update(options)
+    return argument_spec(declared)
 
 
 def _no_extra_results(after):

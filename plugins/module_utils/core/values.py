@@ -20,7 +20,12 @@ _MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
 class Codec:
-    """Identity codec for integers; subclasses change units or vocabulary."""
+    """Identity codec for integers; subclasses change units or vocabulary.
+
+    ``ansible_type`` is the type users write the value in (the argument spec's).
+    """
+
+    ansible_type = 'int'
 
     def __init__(self, minimum=None, maximum=None, unit=''):
         self.minimum = minimum
@@ -53,6 +58,8 @@ def number(value):
 class Flag(Codec):
     """A kernel u8 0/1 shown to users as a boolean."""
 
+    ansible_type = 'bool'
+
     def encode(self, value):
         return 1 if value else 0
 
@@ -64,10 +71,13 @@ class Flag(Codec):
 
 
 class Choice(Codec):
-    """A kernel enum shown to users by name."""
+    """A kernel enum shown to users by name; ``names`` is (name, value) pairs in order."""
+
+    ansible_type = 'str'
 
     def __init__(self, names):
         super(Choice, self).__init__()
+        self.choices = [name for name, _value in names]
         self.names = dict(names)
         self.values = dict((v, k) for k, v in self.names.items())
 
@@ -89,6 +99,8 @@ class Centiseconds(Codec):
     The kernel stores jiffies, so a value can read back up to one centisecond off
     (123 cs reads 122 with HZ=250); that rounding is not a change.
     """
+
+    ansible_type = 'float'
 
     def __init__(self, minimum=None, maximum=None):
         super(Centiseconds, self).__init__(minimum, maximum, unit=' s')

@@ -30,14 +30,8 @@ PORT_OPTIONS = OrderedDict([
 ])
 
 # Ansible suboptions for a port, shared by every module that attaches to a bridge.
-PORT_OPTION_SPEC = dict(
-    hairpin=dict(type='bool'),
-    learning=dict(type='bool'),
-    unicast_flood=dict(type='bool'),
-    cost=dict(type='int'),
-    priority=dict(type='int'),
-    isolated=dict(type='bool'),
-)
+PORT_OPTION_SPEC = dict((key, dict(type=codec.ansible_type))
+                        for key, (_nla, _keyword, codec) in PORT_OPTIONS.items())
 
 
 _CONVERT = {'bool': boolean, 'int': int}

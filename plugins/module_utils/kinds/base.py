@@ -13,10 +13,15 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec
 
-class KindOption:
+
+class KindOption(Option):
     """One kind option: its IFLA_INFO_DATA attribute, codec, and how it changes.
+
+    The Ansible side derives from the codec: its type, its choices (an enum's names)
+    and its range; ``default`` and ``choices`` override it for one module.
 
     ``in_place=False`` means the kernel cannot change it on a live link (a VXLAN's
     VNI, a VLAN's id): a different value recreates the link.
@@ -24,9 +29,13 @@ class KindOption:
     """
 
     def __init__(self, nla, codec=None, in_place=True, link_ref=False, top_level=False,
-                 combine=None):
+                 combine=None, default=None, choices=None):
         self.nla = nla
         self.codec = codec or Codec()
+        super(KindOption, self).__init__(
+            type='str' if link_ref else self.codec.ansible_type, default=default,
+            choices=choices if choices is not None else getattr(self.codec, 'choices', None),
+            minimum=self.codec.minimum, maximum=self.codec.maximum)
         self.in_place = in_place
         self.link_ref = link_ref
         # The attribute sits in the RTM_NEWLINK message itself (a VLAN's IFLA_LINK),

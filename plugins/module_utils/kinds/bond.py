@@ -21,8 +21,9 @@ from collections import OrderedDict
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_SET, PHASE_UP)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec, ifname_problem
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
@@ -386,18 +387,9 @@ def summarize(after):
 MODULE = LinkModule(
     'bond_iface',
     link_argument_spec(
-        mode=dict(type='str', choices=['balance-rr', 'active-backup', 'balance-xor',
-                                       'broadcast', '802.3ad', 'balance-tlb', 'balance-alb']),
-        miimon=dict(type='int'),
-        updelay=dict(type='int'),
-        downdelay=dict(type='int'),
-        lacp_rate=dict(type='str', choices=['slow', 'fast']),
-        xmit_hash_policy=dict(type='str', choices=['layer2', 'layer3+4', 'layer2+3',
-                                                   'encap2+3', 'encap3+4', 'vlan+srcmac']),
-        primary=dict(type='str'),
-        ad_select=dict(type='str', choices=['stable', 'bandwidth', 'count']),
-        ports=dict(type='list', elements='str'),
+        KIND,
+        ports=Option('list', elements='str'),
         bridge=BRIDGE_ATTACHMENT_OPTION,
-        switch_configured=dict(type='bool', default=False),
+        switch_configured=SWITCH_CONFIGURED,
     ),
     build_facets, summarize, kernel_module='bonding')

@@ -8,7 +8,9 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    SWITCH_CONFIGURED, LinkModule, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Centiseconds, Codec, Flag, number
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
@@ -126,17 +128,11 @@ def summarize(after):
 MODULE = LinkModule(
     'linux_bridge',
     link_argument_spec(
-        stp=dict(type='bool'),
-        forward_delay=dict(type='float'),
-        hello_time=dict(type='float'),
-        max_age=dict(type='float'),
-        ageing_time=dict(type='float'),
-        priority=dict(type='int'),
-        multicast_snooping=dict(type='bool'),
-        ports=dict(type='list', elements='raw'),
-        addresses=dict(type='list', elements='str'),
-        gateway=dict(type='str'),
-        takeover_from=dict(type='str'),
-        switch_configured=dict(type='bool', default=False),
+        KIND,
+        ports=Option('list', elements='raw'),
+        addresses=Option('list', elements='str'),
+        gateway=Option('str'),
+        takeover_from=Option('str'),
+        switch_configured=SWITCH_CONFIGURED,
     ),
     build_facets, summarize)

@@ -35,6 +35,7 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_FDB
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
@@ -42,7 +43,8 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # enum macvlan_mode (include/uapi/linux/if_link.h)
-MODES = OrderedDict([('private', 1), ('vepa', 2), ('bridge', 4), ('passthru', 8), ('source', 16)])
+MODES = OrderedDict([('bridge', 4), ('vepa', 2), ('private', 1), ('passthru', 8), ('source', 16)])
+DEFAULT_MODE = 'bridge'
 MACVLAN_FLAG_NOPROMISC = 1
 # enum macvlan_macaddr_mode
 MACADDR_ADD = 0
@@ -51,6 +53,9 @@ MACADDR_DEL = 1
 
 class MacvlanMode(Codec):
     """Mode by name; pyroute2 decodes it to a name, older ones to the number."""
+
+    ansible_type = 'str'
+    choices = list(MODES)
 
     def encode(self, value):
         return MODES[value]
@@ -70,6 +75,8 @@ class MacvlanMode(Codec):
 
 class NoPromisc(Codec):
     """The NOPROMISC bit of IFLA_MACVLAN_FLAGS as a boolean."""
+
+    ansible_type = 'bool'
 
     def encode(self, value):
         return MACVLAN_FLAG_NOPROMISC if value else 0
@@ -97,7 +104,7 @@ class MacvlanKind(LinkKind):
         parent = KindOption('IFLA_LINK', ParentRef(), in_place=False, link_ref=True)
         self.options = OrderedDict([
             ('parent', parent),
-            ('mode', KindOption(self.prefix + 'MODE', MacvlanMode())),
+            ('mode', KindOption(self.prefix + 'MODE', MacvlanMode(), default=DEFAULT_MODE)),
             ('nopromisc', KindOption(self.prefix + 'FLAGS', NoPromisc())),
         ])
 
@@ -535,13 +542,10 @@ def link_netns(params):
 MODULE = LinkModule(
     'macvlan_iface',
     link_argument_spec(
-        parent=dict(type='str'),
-        mode=dict(type='str', default='bridge',
-                  choices=['bridge', 'vepa', 'private', 'passthru', 'source']),
-        nopromisc=dict(type='bool'),
-        source_macs=dict(type='list', elements='str'),
-        tap=dict(type='bool', default=False),
-        target_netns=dict(type='str'),
+        MACVLAN_KIND,
+        source_macs=Option('list', elements='str'),
+        tap=Option('bool', default=False),
+        target_netns=Option('str'),
     ),
     build_facets, summarize, netns=link_netns,
     required_if=[('state', 'present', ['parent'])])

@@ -18,6 +18,7 @@ import pwd
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Operation, PHASE_SET
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     Codec, Flag, ifname_problem, normalize_mac)
@@ -25,10 +26,10 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports
     PORT_OPTION_SPEC, BridgePorts, PortSpec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
-    guest_mac, host_side_mac, libvirt_interface_xml, nic_name, NicRequest)
+    MAX_INDEX, guest_mac, host_side_mac, libvirt_interface_xml, nic_name, NicRequest)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import (
-    MACVTAP_KIND, MacvlanLink)
+    DEFAULT_MODE, MACVTAP_KIND, MODES as MACVLAN_MODES, MacvlanLink)
 
 IFF_TUN = 1
 IFF_TAP = 2
@@ -38,6 +39,8 @@ TAP_DEFAULT_MTU = 1500
 
 class Account(Codec):
     """A user or group given by name or id; the kernel keeps the id."""
+
+    ansible_type = 'str'
 
     def __init__(self, database):
         super(Account, self).__init__()
@@ -286,17 +289,15 @@ def extra_results(after):
 MODULE = LinkModule(
     'kvm_vm_nic',
     link_argument_spec(
-        name=dict(type='str'),
-        vm=dict(type='str', required=True),
-        index=dict(type='int', default=0),
-        type=dict(type='str', default='tap', choices=['tap', 'macvtap']),
+        KIND,
+        name=Option('str'),  # derived from vm and index when left out
+        vm=Option('str', required=True),
+        index=Option('int', default=0, minimum=0, maximum=MAX_INDEX),
+        type=Option('str', default='tap', choices=['tap', 'macvtap']),
         bridge=dict(type='raw'),
         port_options=dict(type='dict', options=PORT_OPTION_SPEC),
-        parent=dict(type='str'),
-        mode=dict(type='str', default='bridge', choices=['bridge', 'vepa', 'private', 'passthru']),
-        owner=dict(type='str'),
-        group=dict(type='str'),
-        multi_queue=dict(type='bool'),
-        vnet_hdr=dict(type='bool'),
+        parent=MACVTAP_KIND.options['parent'],
+        # source mode filters by sender MAC: it has no use for a VM's own NIC.
+        mode=Option('str', default=DEFAULT_MODE, choices=[m for m in MACVLAN_MODES if m != 'source']),
     ),
     build_facets, summarize, extra_results=extra_results)

@@ -23,8 +23,9 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_DELETE, PHASE_SET)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     ifname_problem, normalize_mac, parse_ip)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
@@ -70,6 +71,10 @@ LINK_WATCH_KEYS = OrderedDict([
     ('nsna_ping', ('interval', 'init_wait', 'missed_max', 'target_host')),
 ])
 LINK_WATCH_INTS = ('delay_up', 'delay_down', 'interval', 'init_wait', 'missed_max')
+# Every link watch option once, in the order the watches list them; flags are bools.
+LINK_WATCH_OPTIONS = list(OrderedDict.fromkeys(key for keys in LINK_WATCH_KEYS.values() for key in keys))
+LINK_WATCH_TYPES = dict([(key, 'int') for key in LINK_WATCH_INTS]
+                        + [('source_host', 'str'), ('target_host', 'str')])
 
 PORT_KEYS = ('prio', 'sticky')
 # teamd's defaults for what a port config leaves out
@@ -560,32 +565,22 @@ def summarize(after):
 MODULE = LinkModule(
     'team_iface',
     link_argument_spec(
-        runner=dict(type='str', default='activebackup', choices=list(RUNNERS)),
-        hwaddr_policy=dict(type='str', choices=list(HWADDR_POLICIES)),
-        tx_hash=dict(type='list', elements='str', choices=list(TX_HASHES)),
-        tx_balancer=dict(type='dict', options=dict(balancing_interval=dict(type='int'))),
-        lacp=dict(type='dict', options=dict(
-            active=dict(type='bool'),
-            fast_rate=dict(type='bool'),
-            sys_prio=dict(type='int'),
-            min_ports=dict(type='int'),
-            agg_select_policy=dict(type='str', choices=list(AGG_SELECT_POLICIES)),
-        )),
-        link_watch=dict(type='dict', options=dict(
-            name=dict(type='str', required=True, choices=list(LINK_WATCH_KEYS)),
-            delay_up=dict(type='int'),
-            delay_down=dict(type='int'),
-            interval=dict(type='int'),
-            init_wait=dict(type='int'),
-            missed_max=dict(type='int'),
-            source_host=dict(type='str'),
-            target_host=dict(type='str'),
-            validate_active=dict(type='bool'),
-            validate_inactive=dict(type='bool'),
-            send_always=dict(type='bool'),
-        )),
-        ports=dict(type='list', elements='raw', default=[]),
+        runner=Option('str', default='activebackup', choices=RUNNERS),
+        hwaddr_policy=Option('str', choices=HWADDR_POLICIES),
+        tx_hash=Option('list', elements='str', choices=TX_HASHES),
+        tx_balancer=Option('dict', suboptions=dict(balancing_interval=Option('int'))),
+        lacp=Option('dict', suboptions=OrderedDict([
+            ('active', Option('bool')),
+            ('fast_rate', Option('bool')),
+            ('sys_prio', Option('int')),
+            ('min_ports', Option('int')),
+            ('agg_select_policy', Option('str', choices=AGG_SELECT_POLICIES)),
+        ])),
+        link_watch=Option('dict', suboptions=OrderedDict(
+            [('name', Option('str', required=True, choices=LINK_WATCH_KEYS))]
+            + [(key, Option(LINK_WATCH_TYPES.get(key, 'bool'))) for key in LINK_WATCH_OPTIONS])),
+        ports=Option('list', elements='raw', default=[]),
         bridge=BRIDGE_ATTACHMENT_OPTION,
-        switch_configured=dict(type='bool', default=False),
+        switch_configured=SWITCH_CONFIGURED,
     ),
     build_facets, summarize)

@@ -14,6 +14,7 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, LinkModule, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
@@ -36,6 +37,8 @@ QOS_MAPS = ('ingress_qos_map', 'egress_qos_map')
 
 class FlagBit(Codec):
     """One bit of IFLA_VLAN_FLAGS; the mask makes the kernel leave the other bits alone."""
+
+    ansible_type = 'bool'
 
     def __init__(self, bit):
         super(FlagBit, self).__init__()
@@ -104,6 +107,8 @@ class QosMap(Codec):
     Ingress maps the frame's PCP (0-7) to an skb priority; egress maps an skb
     priority to a PCP (0-7).
     """
+
+    ansible_type = 'raw'
 
     def __init__(self, from_max, to_max):
         super(QosMap, self).__init__()
@@ -269,16 +274,8 @@ def summarize(after):
 MODULE = LinkModule(
     'vlan_sub',
     link_argument_spec(
-        name=dict(type='str'),
-        parent=dict(type='str'),
-        vlan_id=dict(type='int'),
-        protocol=dict(type='str', choices=['802.1Q', '802.1ad']),
-        reorder_hdr=dict(type='bool'),
-        gvrp=dict(type='bool'),
-        mvrp=dict(type='bool'),
-        loose_binding=dict(type='bool'),
-        ingress_qos_map=dict(type='raw'),
-        egress_qos_map=dict(type='raw'),
+        KIND,
+        name=Option('str'),  # <parent>.<vlan_id> when left out
         bridge=BRIDGE_ATTACHMENT_OPTION,
     ),
     build_facets, summarize, kernel_module='8021q')

@@ -14,6 +14,7 @@ __metaclass__ = type
 import ipaddress
 from collections import OrderedDict
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ipv4_problem
@@ -22,6 +23,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 VNI_RANGE = (1, 16777215)
+IANA_VXLAN_PORT = 4789
 # Outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8: what the underlay MTU must leave room for.
 VXLAN_OVERHEAD = 50
 # IFLA_VXLAN_GROUP set to "any" clears the default destination.
@@ -34,6 +36,8 @@ class IPv4Address(Codec):
     ``remote`` and ``group`` share IFLA_VXLAN_GROUP: each decodes only its own
     kind of address, so a VTEP in multicast mode has no ``remote`` and vice versa.
     """
+
+    ansible_type = 'str'
 
     def __init__(self, multicast=None):
         super(IPv4Address, self).__init__()
@@ -61,7 +65,8 @@ class VxlanKind(LinkKind):
     kind = 'vxlan'
     options = OrderedDict([
         ('vni', KindOption('IFLA_VXLAN_ID', Codec(*VNI_RANGE), in_place=False)),
-        ('dstport', KindOption('IFLA_VXLAN_PORT', Codec(1, 65535), in_place=False)),
+        ('dstport', KindOption('IFLA_VXLAN_PORT', Codec(1, 65535), in_place=False,
+                               default=IANA_VXLAN_PORT)),
         ('local', KindOption('IFLA_VXLAN_LOCAL', IPv4Address())),
         ('remote', KindOption('IFLA_VXLAN_GROUP', IPv4Address(multicast=False))),
         ('group', KindOption('IFLA_VXLAN_GROUP', IPv4Address(multicast=True))),
@@ -178,21 +183,12 @@ def summarize(after):
 MODULE = LinkModule(
     'vxlan_vtep',
     link_argument_spec(
-        vni=dict(type='int'),
-        dstport=dict(type='int', default=4789),
-        local=dict(type='str'),
-        remote=dict(type='str'),
-        group=dict(type='str'),
-        dev=dict(type='str'),
-        remotes=dict(type='list', elements='str'),
-        fdb=dict(type='list', elements='dict', options=dict(
-            mac=dict(type='str', required=True),
-            dst=dict(type='str', required=True),
-        )),
-        learning=dict(type='bool'),
-        ttl=dict(type='int'),
-        tos=dict(type='int'),
-        udp_csum=dict(type='bool'),
+        KIND,
+        remotes=Option('list', elements='str'),
+        fdb=Option('list', elements='dict', suboptions=OrderedDict([
+            ('mac', Option('str', required=True)),
+            ('dst', Option('str', required=True)),
+        ])),
         bridge=BRIDGE_ATTACHMENT_OPTION,
     ),
     build_facets, summarize)

@@ -1,0 +1,118 @@
+"""Each option is declared once: the documentation and the role's argument specs must agree.
+
+The argument spec of every link module derives from its kind's declarations
+(kinds/<kind>.py). Ansible reads DOCUMENTATION and the role's meta/argument_specs.yml
+as static text, so they are copies; these tests fail on any drift between them and
+the derived spec (name, type, elements, choices, default, required, suboptions).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import MODULES
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))
+ROLE_SPECS = os.path.join(REPO, 'roles', 'hypervisor_network', 'meta', 'argument_specs.yml')
+# Role variable holding the items of each module.
+ROLE_ITEMS = {
+    'hypervisor_network_bonds': 'bond_iface',
+    'hypervisor_network_teams': 'team_iface',
+    'hypervisor_network_vlans': 'vlan_sub',
+    'hypervisor_network_bridges': 'linux_bridge',
+    'hypervisor_network_vxlans': 'vxlan_vtep',
+    'hypervisor_network_macvlans': 'macvlan_iface',
+    'hypervisor_network_vm_nics': 'kvm_vm_nic',
+}
+
+
+def described(entry):
+    """What a documented or role option says about its value, in spec terms."""
+    view = dict(type=entry.get('type', 'str'), elements=entry.get('elements'),
+                choices=entry.get('choices'), default=entry.get('default'),
+                required=bool(entry.get('required', False)))
+    suboptions = entry.get('suboptions', entry.get('options'))
+    view['suboptions'] = None if suboptions is None else \
+        dict((name, described(sub)) for name, sub in suboptions.items())
+    return view
+
+
+def differences(where, documented, spec, partial=False):
+    """Every way ``documented`` (name -> entry) differs from ``spec``, as readable lines.
+
+    ``partial``: the copy may leave options, defaults, choices and suboptions out (the
+    module applies them), and may require what the module can derive (the role
+    addresses its items by name); what it states must still match.
+    """
+    problems = []
+    for name in sorted(set(spec) - set(documented)) if not partial else []:
+        problems.append('%s: option %s is in the argument spec but not documented' % (where, name))
+    for name in sorted(set(documented) - set(spec)):
+        problems.append('%s: option %s is documented but not in the argument spec' % (where, name))
+    for name in sorted(set(documented) & set(spec)):
+        doc, have = described(documented[name]), described(spec[name])
+        for key in ('type', 'elements', 'choices', 'default', 'required'):
+            if partial and (key in ('choices', 'default') and doc[key] is None
+                            or key == 'required' and doc[key]):
+                continue
+            if doc[key] != have[key]:
+                problems.append('%s: option %s %s is %r in the documentation, %r in the argument '
+                                'spec' % (where, name, key, doc[key], have[key]))
+        if partial and doc['suboptions'] is None:
+            continue
+        if (doc['suboptions'] is None) != (have['suboptions'] is None):
+            problems.append('%s: option %s suboptions documented %s, in the spec %s' % (
+                where, name, doc['suboptions'] is not None, have['suboptions'] is not None))
+        elif doc['suboptions'] is not None:
+            problems.extend(differences('%s.%s' % (where, name), documented[name].get(
+                'suboptions', documented[name].get('options')), spec[name]['options'], partial))
+    return problems
+
+
+@pytest.fixture(scope='module')
+def rendered_docs():
+    """Each module's documentation as ansible-doc renders it (doc fragments merged)."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.cache', 'collections'),
+               ANSIBLE_NOCOLOR='1')
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
+    names = ['kvmnet.hostnet.' + name for name in MODULES]
+    out = subprocess.run([ansible_doc, '--json', '-t', 'module'] + names, env=env, check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return dict((name.split('.')[-1], entry['doc']) for name, entry in json.loads(out).items())
+
+
+@pytest.mark.parametrize('name', list(MODULES))
+def test_documentation_matches_the_derived_argument_spec(rendered_docs, name):
+    problems = differences(name, rendered_docs[name]['options'], MODULES[name].argument_spec)
+    assert not problems, '\n'.join(problems)
+
+
+def test_role_item_options_match_the_module_argument_specs():
+    with open(ROLE_SPECS) as handle:
+        role = yaml.safe_load(handle)['argument_specs']['main']['options']
+    problems = []
+    for variable, module in sorted(ROLE_ITEMS.items()):
+        items = role[variable].get('options', {})
+        spec = MODULES[module].argument_spec
+        problems.extend(differences('%s items' % variable, items,
+                                    dict((key, spec[key]) for key in items if key in spec),
+                                    partial=True))
+        problems.extend('%s items: option %s is not an option of kvmnet.hostnet.%s' % (
+            variable, key, module) for key in sorted(set(items) - set(spec)))
+    assert not problems, '\n'.join(problems)
+
+
+def test_a_drifted_copy_is_reported():
+    spec = {'mode': {'type': 'str', 'choices': ['a', 'b']}, 'miimon': {'type': 'int'}}
+    documented = {'mode': {'type': 'str', 'choices': ['a']}, 'updelay': {'type': 'int'}}
+    assert differences('bond_iface', documented, spec) == [
+        'bond_iface: option miimon is in the argument spec but not documented',
+        'bond_iface: option updelay is documented but not in the argument spec',
+        "bond_iface: option mode choices is ['a'] in the documentation, ['a', 'b'] in the "
+        "argument spec",
+    ]
