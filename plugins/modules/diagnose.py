@@ -84,9 +84,15 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Runs the same in check mode; it never changes anything.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
+  platform:
+    description: Target operating systems.
+    support: full
+    platforms: linux
 '''
 
 EXAMPLES = r'''

@@ -18,9 +18,10 @@ description:
     C(_macvlans), C(_vm_nics)), each item with the options of its module.
   - Applying the result to the same host changes nothing, so an existing hypervisor can
     be adopted before the collection manages it (C(playbooks/adopt.yml)).
-  - Leaves out what the collection does not manage and says so in RV(left_out): libvirt's
-    C(vnetN)/C(macvtapN) devices, Docker's bridges and veths, NICs (they appear as ports
-    and parents), kinds without a module, taps whose name does not tell their VM.
+  - Leaves out what the collection does not manage and lists it in RV(left_out) with the
+    reason, namely libvirt's C(vnetN)/C(macvtapN) devices, Docker's bridges and veths, NICs
+    (they appear as ports and parents), kinds without a module, and taps whose name does
+    not tell their VM.
   - Read-only.
 author:
   - kvmnet.hostnet developers (@kvmnet)
@@ -33,9 +34,15 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Runs the same in check mode; it never changes anything.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
+  platform:
+    description: Target operating systems.
+    support: full
+    platforms: linux
 '''
 
 EXAMPLES = r'''

@@ -75,8 +75,8 @@ def _members(host, link):
     return [finding(
         'aggregation-degraded', 'warning', link.name, evidence,
         'only %d of the %d members of %s %s are up (%s): traffic still flows, but the next '
-        'failure takes the uplink down' % (len(up), len(names), link.kind, link.name,
-                                          ', '.join(up)), fix)]
+        'failure takes the uplink down'
+        % (len(up), len(names), link.kind, link.name, ', '.join(up)), fix)]
 
 
 def _members_fix(host, link, states):

@@ -95,8 +95,8 @@ class Table:
                     if decided is not None or rule.target[0] == 'goto':
                         return decided, why
         if chain.policy is not None:
-            return chain.policy, '%s: chain %s policy %s' % (self.label, chain.name,
-                                                              chain.policy.upper())
+            why = '%s: chain %s policy %s' % (self.label, chain.name, chain.policy.upper())
+            return chain.policy, why
         return None, None
 
 
