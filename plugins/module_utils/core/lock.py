@@ -35,9 +35,9 @@ def lock_path(netns):
 class NamespaceLock:
     """Exclusive locks on the given namespaces (None is the host), taken in one order."""
 
-    def __init__(self, namespaces, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, namespaces, timeout=None):
         self.namespaces = sorted(set(namespaces), key=lambda name: name or '')
-        self.timeout = timeout
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self.handles = []
 
     def __enter__(self):

@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
@@ -66,6 +67,13 @@ class BridgeKind(LinkKind):
         return [stp, rest] if not changes['stp'][0] else [rest, stp]
 
 
+def random_local_mac():
+    """A random unicast, locally administered MAC, as the kernel makes one."""
+    octets = bytearray(os.urandom(6))
+    octets[0] = (octets[0] & 0xfe) | 0x02
+    return ':'.join('%02x' % octet for octet in octets)
+
+
 def stable_mac(port_names):
     """A mac_policy that stops the bridge MAC from drifting as ports come and go.
 
@@ -76,7 +84,9 @@ def stable_mac(port_names):
     """
     def policy(net, state):
         if not port_names:
-            return None, False
+            # A new bridge gets a MAC of its own: one the kernel picks would follow
+            # the first port attached later (a VM's tap) and change again with it.
+            return (random_local_mac() if state is None else None), False
         members = net.links_of_master(state.index) if state is not None else []
         if not members:
             first = net.link(port_names[0])

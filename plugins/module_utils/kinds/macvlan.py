@@ -33,13 +33,14 @@ __metaclass__ = type
 import os
 from collections import OrderedDict
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_FDB
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # enum macvlan_mode (include/uapi/linux/if_link.h)
@@ -305,6 +306,9 @@ class MacvlanLink(LinkFacet):
             else:
                 problems.extend(self._sharing_problems(origin, parent, current))
         problems.extend(self.link_kind.check(net, self.wanted, state))
+        if self.link_kind.kind == 'macvtap':
+            # A macvtap is a VM's NIC: its MAC is the VM's and must be its own.
+            problems.extend(mac_holder_problems(net, self.name, self.mac))
         return problems
 
     def siblings(self, origin, parent):
@@ -329,13 +333,14 @@ class MacvlanLink(LinkFacet):
                 continue
             candidates = [other for other in _macvlans_on(origin.call(
                 'reading links of %s' % self.where(namespace), 'link', 'dump',
-                IFLA_IF_NETNSID=nsid), parent)
+                **compat.dump_arguments(lambda msg: True, IFLA_IF_NETNSID=nsid)), parent)
                 if other.link_netnsid is not None
                 and not (namespace == self.target and other.name == self.name)]
             if not candidates:
                 continue
-            # The id under which that namespace knows origin (its links name origin by it).
-            back = _origin_id_in(origin, self.origin, nsid)
+            # Read this way, a link names its lower device's namespace by the id the
+            # reader has for it: for origin, origin's id for itself.
+            back = _origin_id_in(origin, self.origin, None)
             for other in candidates:
                 if other.link_netnsid == back:
                     found.append(('%s (in %s)' % (other.name, self.where(namespace)), mode_of(other)))
