@@ -117,6 +117,39 @@ def describe(error):
     return 'unexpected %s: %s%s' % (type(error).__name__, error, where)
 
 
+class LinkPlan:
+    """One link as this run will leave it, for the facets that depend on it.
+
+    The facet that manages a link publishes it (``Facet.link_plans``) once the
+    request is resolved; the others receive every plan of the run (``Facet.see``)
+    before check and plan. A bridge judges a port by the mode this run gives it, a
+    bond's members follow the options this run changes: facets never read each
+    other's attributes.
+
+    ``current`` is the LinkState read before the run (None: the link is new);
+    ``view`` the link's view after the run; ``changes`` {option: (wanted, actual)}
+    of an existing link.
+    """
+
+    def __init__(self, name, kind=None, state='present', current=None, view=None, changes=None,
+                 recreated=False):
+        self.name = name
+        self.kind = kind
+        self.state = state
+        self.current = current
+        self.view = dict(view or {})
+        self.changes = dict(changes or {})
+        self.recreated = recreated
+
+    def merged(self, other):
+        """Two facets of one link (its options, its teamd runner) tell one plan."""
+        merged = LinkPlan(self.name, self.kind or other.kind, self.state, self.current or other.current,
+                          self.view, self.changes, self.recreated or other.recreated)
+        merged.view.update(other.view)
+        merged.changes.update(other.changes)
+        return merged
+
+
 class Facet:
     """One managed aspect of the host. Subclasses override what they need."""
 
@@ -135,6 +168,13 @@ class Facet:
         Runs once between ``read`` and ``check``; ``check`` and ``plan`` see the
         resolved request and change nothing in it.
         """
+
+    def link_plans(self, current):
+        """LinkPlans of the links this facet manages, once resolved (see LinkPlan)."""
+        return []
+
+    def see(self, plans):
+        """Every LinkPlan of this run, by link name; called before check()."""
 
     def check(self, net, current):
         return []
@@ -215,6 +255,13 @@ def _reconcile(facets, net, check_mode):
         before = dict((facet.title, facet.read(net)) for facet in facets)
         for facet in facets:
             facet.resolve(net, before[facet.title])
+        plans = {}
+        for facet in facets:
+            for link_plan in facet.link_plans(before[facet.title]):
+                known = plans.get(link_plan.name)
+                plans[link_plan.name] = known.merged(link_plan) if known else link_plan
+        for facet in facets:
+            facet.see(plans)
         problems = [p for facet in facets for p in facet.check(net, before[facet.title])]
         if problems:
             raise InvalidRequest(problems)
