@@ -13,32 +13,17 @@ class ModuleDocFragment(object):
 options:
   bridge:
     description:
-      - Attach the link to this bridge as a port, with optional port options.
-      - The bridge must exist (M(kvmnet.hostnet.linux_bridge)); other ports of the
-        bridge are never touched.
-      - Port options left out are not changed.
-    type: dict
-    suboptions:
-      name:
-        description: The bridge.
-        type: str
-        required: true
-      hairpin:
-        description: Send frames back out of the port they came in on (reflective relay).
-        type: bool
-      learning:
-        description: Learn source MACs on this port.
-        type: bool
-      unicast_flood:
-        description: Flood unknown unicast to this port.
-        type: bool
-      cost:
-        description: STP path cost, 1-65535.
-        type: int
-      priority:
-        description: STP port priority, 0-63.
-        type: int
-      isolated:
-        description: Isolated ports talk only to non-isolated ports.
-        type: bool
+      - Attach the link to this bridge as a port. Either the bridge's name (V(br0)), or a
+        dict with C(name) and port options.
+      - 'Port options: C(hairpin) (bool) sends frames back out of the port they came in on
+        (reflective relay); C(learning) (bool) learns source MACs on this port;
+        C(unicast_flood) (bool) floods unknown unicast to this port; C(cost) (int) is the
+        STP path cost, 1 to 65535; C(priority) (int) is the STP port priority, 0 to 63;
+        C(isolated) (bool) lets the port talk only to non-isolated ports.'
+      - Port options left out are not changed. When O(bridge) is omitted, bridge
+        membership is left alone.
+      - The bridge must exist (M(kvmnet.hostnet.linux_bridge)); other ports of the bridge
+        are never touched. A link that is a port of another bridge or a bond is an error,
+        never moved.
+    type: raw
 '''

@@ -37,6 +37,7 @@ requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
   - kvmnet.hostnet.link
+  - kvmnet.hostnet.bridge_attachment
 attributes:
   check_mode:
     support: full
@@ -91,36 +92,6 @@ options:
       - When omitted, membership is left alone.
     type: list
     elements: str
-  bridge:
-    description:
-      - Attach the bond to this bridge as a port, with optional port options
-        C(hairpin), C(learning), C(unicast_flood), C(cost), C(priority), C(isolated).
-      - The bridge must exist (M(kvmnet.hostnet.linux_bridge)).
-      - Refused for modes that are unsafe under a VM bridge unless O(switch_configured=true).
-    type: dict
-    suboptions:
-      name:
-        description: The bridge.
-        type: str
-        required: true
-      hairpin:
-        description: Reflect frames back out of the port they came in on.
-        type: bool
-      learning:
-        description: Learn source MACs on this port.
-        type: bool
-      unicast_flood:
-        description: Flood unknown unicast to this port.
-        type: bool
-      cost:
-        description: STP path cost, 1-65535.
-        type: int
-      priority:
-        description: STP port priority, 0-63.
-        type: int
-      isolated:
-        description: Isolated ports talk only to non-isolated ports.
-        type: bool
   switch_configured:
     description:
       - Says that the switch side aggregates the members of this bond (static
@@ -128,6 +99,8 @@ options:
     type: bool
     default: false
 notes:
+  - O(bridge) is refused for modes that are unsafe under a VM bridge unless
+    O(switch_configured=true).
   - With O(state=absent) the bond is removed; the kernel releases its members, which are
     left down and never deleted.
   - The guardrail also applies when the bond is already a port of a bridge and O(mode)

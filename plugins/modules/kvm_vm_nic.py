@@ -29,6 +29,7 @@ requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
   - kvmnet.hostnet.link
+  - kvmnet.hostnet.bridge_attachment
 attributes:
   check_mode:
     support: full
@@ -77,15 +78,10 @@ options:
       - MTU of the device. When omitted, a tap takes the MTU of O(bridge) (so attaching it
         never lowers the bridge's MTU), a macvtap its parent's.
     type: int
-  bridge:
-    description:
-      - For O(type=tap), the bridge to attach the tap to, by name (V(br0)) or as a dict with
-        C(name) and port options like O(port_options).
-      - Must exist (M(kvmnet.hostnet.linux_bridge)). A tap that is a port of another master
-        is an error, never moved. When omitted, bridge membership is left alone.
-    type: raw
   port_options:
-    description: Bridge port options of the tap on O(bridge); options left out are not changed.
+    description:
+      - Bridge port options of the tap on O(bridge), the same as those O(bridge) takes in its
+        dict form; options left out are not changed. O(bridge) wins where both give one.
     type: dict
     suboptions:
       hairpin:
@@ -137,6 +133,8 @@ options:
         compared only while the tap is not in use. When omitted, a new tap has it on.
     type: bool
 notes:
+  - O(bridge) and O(port_options) apply to O(type=tap) only; a macvtap is attached to its
+    O(parent).
   - O(state=absent) removes the device only (the bridge stays), even when a VM holds it.
   - A tap keeps C(NO-CARRIER) until a process opens it; the result's C(interface.in_use) tells.
 seealso:

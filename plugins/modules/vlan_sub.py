@@ -30,6 +30,7 @@ requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
   - kvmnet.hostnet.link
+  - kvmnet.hostnet.bridge_attachment
 attributes:
   check_mode:
     support: full
@@ -86,36 +87,6 @@ options:
       - The exact set of mappings from the Linux packet priority to the 802.1p priority
         (0-7) of sent frames. Same forms and rules as O(ingress_qos_map).
     type: raw
-  bridge:
-    description:
-      - Attach the VLAN link to this bridge as a port, with optional port options
-        C(hairpin), C(learning), C(unicast_flood), C(cost), C(priority), C(isolated).
-      - The bridge must exist (M(kvmnet.hostnet.linux_bridge)). A link that is a port of
-        another bridge or a bond is an error, never moved.
-    type: dict
-    suboptions:
-      name:
-        description: The bridge.
-        type: str
-        required: true
-      hairpin:
-        description: Reflect frames back out of the port they came in on.
-        type: bool
-      learning:
-        description: Learn source MACs on this port.
-        type: bool
-      unicast_flood:
-        description: Flood unknown unicast to this port.
-        type: bool
-      cost:
-        description: STP path cost, 1-65535.
-        type: int
-      priority:
-        description: STP port priority, 0-63.
-        type: int
-      isolated:
-        description: Isolated ports talk only to non-isolated ports.
-        type: bool
 notes:
   - With O(state=absent) only O(name) (or O(parent) and O(vlan_id) for the default name)
     is needed; a link of another kind with that name is never removed.

@@ -16,7 +16,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint imp
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option, argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
-    BridgePorts, PortSpec, PORT_OPTION_SPEC)
+    PORT_OPTIONS, BridgePorts, PortSpec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import PERSIST_OPTION, persistence
 
 # The options every link module takes (doc fragment: kvmnet.hostnet.link).
@@ -31,20 +31,38 @@ COMMON_LINK_OPTIONS = dict(
     **CONFIRM_OPTIONS
 )
 
-# ``bridge:`` on a link module: attach the link to this bridge with these port options.
-BRIDGE_ATTACHMENT_OPTION = dict(
-    type='dict',
-    options=dict(name=dict(type='str', required=True), **PORT_OPTION_SPEC),
-)
+# ``bridge:`` on a link module: a bridge name, or a dict with the name and port options.
+BRIDGE_ATTACHMENT_OPTION = Option('raw')
 
 
-def bridge_attachment(link_name, attachment, switch_configured=False):
-    """The BridgePorts facet for a module's ``bridge`` option, or None when not given."""
-    if not attachment:
+def parse_bridge_attachment(value):
+    """(bridge name, port options, problems) from a ``bridge`` value; (None, {}, []) when unset."""
+    if value is None:
+        return None, {}, []
+    name, options = value, {}
+    if isinstance(value, dict):
+        name = value.get('name')
+        options = dict((key, item) for key, item in value.items() if key != 'name')
+    if not name or not isinstance(name, str):
+        return None, {}, ['bridge must be a bridge name, or a dict with name and port options '
+                          '(%s); got %r' % (', '.join(PORT_OPTIONS), value)]
+    return name, options, []
+
+
+def bridge_attachment(link_name, value, switch_configured=False, bring_up=True, port_options=None):
+    """The BridgePorts facet for a module's ``bridge`` option, or None when not given.
+
+    ``port_options`` are more port options given apart from ``bridge`` (kvm_vm_nic's
+    ``port_options``); a bad ``bridge`` value is reported with the request's other problems.
+    """
+    bridge, options, problems = parse_bridge_attachment(value)
+    if bridge is None and not problems:
         return None
-    options = dict((key, value) for key, value in attachment.items() if key != 'name')
-    return BridgePorts(attachment['name'], [PortSpec(link_name, **options)], title='bridge',
-                       created_here=[link_name], switch_configured=switch_configured)
+    merged = dict((key, item) for key, item in (port_options or {}).items() if item is not None)
+    merged.update(options)
+    return BridgePorts(bridge, [PortSpec.parse(dict(merged, name=link_name))], title='bridge',
+                       created_here=[link_name], switch_configured=switch_configured,
+                       bring_up=bring_up, problems=problems)
 
 
 # Given on a bridge, bond or team module: the switch aggregates the members.

@@ -28,25 +28,45 @@ NETLINK_GET_STRICT_CHK = 12
 
 
 class LinkState:
-    """A read-only view of one RTM_NEWLINK message, decoded once."""
+    """A read-only view of one RTM_NEWLINK message.
+
+    pyroute2 decodes an attribute each time it is looked up, by a scan of the
+    message: the top-level attributes are decoded here in one pass, and the kind's
+    data (dozens of attributes for a bridge) only when asked for, as most readers
+    (a port's master, a parent's MTU) never look at it.
+    """
 
     def __init__(self, msg):
         self.msg = msg
         self.index = msg['index']
-        self.name = msg.get('IFLA_IFNAME')
         self.flags = msg['flags']
         self.up = bool(self.flags & IFF_UP)
-        self.mtu = msg.get('IFLA_MTU')
-        self.mac = msg.get('IFLA_ADDRESS')
-        self.operstate = msg.get('IFLA_OPERSTATE')
-        self.master = msg.get('IFLA_MASTER')
-        self.parent = msg.get('IFLA_LINK')
-        self.link_netnsid = msg.get('IFLA_LINK_NETNSID')
-        info = msg.get('IFLA_LINKINFO')
-        self.kind = info.get('IFLA_INFO_KIND') if info else None
-        self.slave_kind = info.get('IFLA_INFO_SLAVE_KIND') if info else None
-        self.data = _attrs(info.get('IFLA_INFO_DATA')) if info else {}
-        self.slave_data = _attrs(info.get('IFLA_INFO_SLAVE_DATA')) if info else {}
+        top = {}
+        for slot in msg['attrs']:
+            top.setdefault(slot[0], slot[1])
+        self.name = top.get('IFLA_IFNAME')
+        self.mtu = top.get('IFLA_MTU')
+        self.mac = top.get('IFLA_ADDRESS')
+        self.operstate = top.get('IFLA_OPERSTATE')
+        self.master = top.get('IFLA_MASTER')
+        self.parent = top.get('IFLA_LINK')
+        self.link_netnsid = top.get('IFLA_LINK_NETNSID')
+        self._info = top.get('IFLA_LINKINFO')
+        self.kind = self._info.get('IFLA_INFO_KIND') if self._info else None
+        self.slave_kind = self._info.get('IFLA_INFO_SLAVE_KIND') if self._info else None
+        self._data = self._slave_data = None
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = _attrs(self._info.get('IFLA_INFO_DATA')) if self._info else {}
+        return self._data
+
+    @property
+    def slave_data(self):
+        if self._slave_data is None:
+            self._slave_data = _attrs(self._info.get('IFLA_INFO_SLAVE_DATA')) if self._info else {}
+        return self._slave_data
 
     def __repr__(self):
         return '<link %s #%s kind=%s>' % (self.name, self.index, self.kind)
@@ -61,6 +81,20 @@ def _attrs(nla):
 def _kind_of(msg):
     info = msg.get('IFLA_LINKINFO')
     return info.get('IFLA_INFO_KIND') if info else None
+
+
+# Key of the remembered MAC -> link names index (no link name or request is a tuple of one).
+_MAC_INDEX = ('mac index',)
+
+
+def _request_key(method, args, kwargs):
+    """A remembered read's key; None for a request that cannot be one (a filter function)."""
+    key = (method, args, tuple(sorted(kwargs.items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 class PlannedLink:
@@ -233,12 +267,20 @@ class NetlinkSession:
     def call(self, action, method, *args, **kwargs):
         """Run an IPRoute request; translate kernel errors into operator advice."""
         kind = kwargs.get('kind') if args and args[0] == 'add' else None
-        if self._memo and not (args and args[0] in ('dump', 'get')):
+        reading = bool(args) and args[0] in ('dump', 'get')
+        if self._memo and not reading:
             self._memo.clear()  # a write makes what was remembered stale
+        key = _request_key(method, args, kwargs) if reading and self._memo is not None else None
+        if key is not None and key in self._memo:
+            return self._memo[key]
         try:
             # Inside the namespace: tun/tap creation is an ioctl, not a netlink request.
             with compat.inside(self.netns):
-                return getattr(self.ipr, method)(*args, **kwargs)
+                found = getattr(self.ipr, method)(*args, **kwargs)
+                if key is None:
+                    return found
+                self._memo[key] = list(found)
+                return self._memo[key]
         except NetlinkError as error:
             raise NotApplied(kernel_error_message(error, action, kind))
         except OSError as error:
@@ -246,10 +288,12 @@ class NetlinkSession:
 
     # ---- reads for many facets at once (host_network) ----------------------
     def remember(self):
-        """Serve repeated reads of a link from memory until forget() or a write.
+        """Serve repeated reads from memory until forget() or a write.
 
         Dozens of facets of one batch read the same bridge or parent; with this on,
-        each link costs one RTM_GETLINK per read phase whatever the host holds.
+        each link costs one RTM_GETLINK per read phase whatever the host holds, and
+        a whole-host read through call() (a search for a MAC) is made once per phase,
+        not once per reader.
         Only for phases that do not change the host: forget() before any write
         that bypasses call() (a teamd start, another namespace's session).
         """
@@ -265,6 +309,22 @@ class NetlinkSession:
         self._memo[name] = state
         if state is not None:
             self._memo[state.index] = state
+
+    def holders_of_mac(self, mac):
+        """Names of the links whose MAC is ``mac``.
+
+        The kernel cannot filter by MAC: one dump, indexed once per remembered phase,
+        serves every VM NIC of a batch.
+        """
+        index = self._memo.get(_MAC_INDEX) if self._memo is not None else None
+        if index is None:
+            index = {}
+            for msg in self.call('reading links', 'link', 'dump'):
+                index.setdefault((msg.get('IFLA_ADDRESS') or '').lower(), []).append(
+                    msg.get('IFLA_IFNAME'))
+            if self._memo is not None:
+                self._memo[_MAC_INDEX] = index
+        return list(index.get(mac.lower(), []))
 
     def promise(self, name, planned):
         """Register a link a batch creates: a PlannedLink, seen while imagining."""

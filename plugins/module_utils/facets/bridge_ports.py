@@ -67,8 +67,11 @@ class BridgePorts(Facet):
     """The named ports of one bridge: membership, port options, admin up."""
 
     def __init__(self, bridge, ports, title='ports', created_here=(), switch_configured=False,
-                 bring_up=True):
+                 bring_up=True, problems=()):
         self.bridge = bridge
+        # Problems of the request found while building it (a ``bridge`` value that is
+        # neither a name nor a dict), told with the others.
+        self.problems = list(problems)
         self.ports = [port if isinstance(port, PortSpec) else PortSpec.parse(port) for port in ports]
         self.title = title
         # Links that another facet of this run creates: they need not exist yet.
@@ -78,7 +81,9 @@ class BridgePorts(Facet):
         self.states = {}
 
     def validate(self):
-        problems = []
+        problems = list(self.problems)
+        if self.problems:
+            return problems
         seen = set()
         for port in self.ports:
             if port.unknown:

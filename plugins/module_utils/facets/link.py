@@ -371,9 +371,7 @@ def mac_holder_problems(net, name, mac):
     """A VM NIC's MAC must be its own on the host: the other link that has it, if any."""
     if mac is None:
         return []
-    holders = [msg.get('IFLA_IFNAME') for msg in net.call('reading links', 'link', 'dump')
-               if msg.get('IFLA_IFNAME') != name
-               and (msg.get('IFLA_ADDRESS') or '').lower() == mac.lower()]
+    holders = [holder for holder in net.holders_of_mac(mac) if holder != name]
     if not holders:
         return []
     return ['mac %s of %s is already used by %s on this host%s: two VM NICs with one MAC '

@@ -20,12 +20,11 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_SET, PHASE_UP)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
+    parse_bridge_attachment)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec, ifname_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
@@ -142,9 +141,10 @@ class BondMembers(Facet):
 
     title = 'members'
 
-    def __init__(self, bond, ports, link_facet, down_options=(), empty_options=()):
+    def __init__(self, bond, ports, link_facet, down_options=(), empty_options=(), primary=None):
         self.bond = bond
         self.ports = list(ports) if ports is not None else None
+        self.primary = primary
         self.link_facet = link_facet
         self.down_options = set(down_options)
         self.empty_options = set(empty_options)
@@ -164,6 +164,8 @@ class BondMembers(Facet):
             if name == self.bond:
                 problems.append('%s cannot be a port of itself' % name)
             seen.add(name)
+        if self.primary and self.ports is not None and self.primary not in self.ports:
+            problems.append('primary %s is not one of ports (%s)' % (self.primary, ', '.join(self.ports)))
         return problems
 
     def read(self, net):
@@ -346,28 +348,17 @@ def build_facets(params):
     if params['state'] == 'absent':
         return [LinkFacet(KIND, name, state='absent', title='bond')]
     options = dict((key, params[key]) for key in KIND.options)
-    problems = []
-    ports = params['ports']
-    if params['primary'] and ports is not None and params['primary'] not in ports:
-        problems.append('primary %s is not one of ports (%s)' % (params['primary'], ', '.join(ports)))
     link = LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
                      up=params['up'], title='bond')
-    facets = [BridgeGuard(name, params['mode'], (params['bridge'] or {}).get('name'),
+    facets = [BridgeGuard(name, params['mode'], parse_bridge_attachment(params['bridge'])[0],
                           params['switch_configured']),
               link,
-              BondMembers(name, ports, link, down_options=NEEDS_DOWN,
-                          empty_options=NEEDS_NO_MEMBERS)]
-    bridge = params['bridge']
-    if bridge:
-        port = PortSpec(name, **dict((k, v) for k, v in bridge.items() if k != 'name'))
-        # The guardrail runs in BridgeGuard with the mode this run sets; BridgePorts
-        # would judge the bond by the mode it has now.
-        facets.append(BridgePorts(bridge['name'], [port], title='bridge', created_here=[name],
-                                  switch_configured=True))
-    if problems:
-        problems.extend(p for facet in facets for p in facet.validate() if p not in problems)
-        raise InvalidRequest(problems)
-    return facets
+              BondMembers(name, params['ports'], link, down_options=NEEDS_DOWN,
+                          empty_options=NEEDS_NO_MEMBERS, primary=params['primary'])]
+    # The guardrail runs in BridgeGuard with the mode this run sets; BridgePorts
+    # would judge the bond by the mode it has now.
+    attachment = bridge_attachment(name, params['bridge'], switch_configured=True)
+    return facets + ([attachment] if attachment else [])
 
 
 def summarize(after):

@@ -19,11 +19,11 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Operation, PHASE_SET
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec, parse_bridge_attachment)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     Codec, Flag, ifname_problem, normalize_mac)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
-    PORT_OPTION_SPEC, BridgePorts, PortSpec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import PORT_OPTION_SPEC
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
     MAX_INDEX, guest_mac, host_side_mac, libvirt_interface_xml, nic_name, NicRequest)
@@ -200,25 +200,6 @@ KIND = TapKind()
 TAP_ONLY = ('bridge', 'port_options', 'owner', 'group', 'multi_queue', 'vnet_hdr')
 
 
-def parse_bridge(params, problems):
-    """The wanted port from ``bridge`` (a name or a dict) and ``port_options``."""
-    bridge = params['bridge']
-    if bridge is None:
-        if params['port_options']:
-            problems.append('port_options need bridge: name the bridge the tap is a port of')
-        return None, None
-    options = dict((k, v) for k, v in (params['port_options'] or {}).items() if v is not None)
-    if isinstance(bridge, dict):
-        extra = dict((k, v) for k, v in bridge.items() if k != 'name')
-        bridge = bridge.get('name')
-        options.update(extra)
-    if not bridge or not isinstance(bridge, str):
-        problems.append('bridge must be a bridge name, or a dict with name and port options; got %r'
-                        % (params['bridge'],))
-        return None, None
-    return bridge, options
-
-
 def build_facets(params):
     problems = []
     vm = params['vm']
@@ -235,7 +216,12 @@ def build_facets(params):
                             'created on')
     elif params['parent']:
         problems.append('parent applies to type macvtap only; a tap is attached with bridge')
-    bridge, port_options = parse_bridge(params, problems) if nic_type == 'tap' else (None, None)
+    bridge = None
+    if nic_type == 'tap':
+        bridge, _options, bridge_problems = parse_bridge_attachment(params['bridge'])
+        problems.extend(bridge_problems)
+        if params['bridge'] is None and params['port_options']:
+            problems.append('port_options need bridge: name the bridge the tap is a port of')
     request = NicRequest(vm, index, nic_type, name, mac, problems)
     guest = normalize_mac(mac)
 
@@ -249,8 +235,8 @@ def build_facets(params):
                                title='tap', mtu_from=bridge)]
     # An invalid name is reported once, by the tap facet.
     if bridge and not ifname_problem('name', name):
-        facets.append(BridgePorts(bridge, [PortSpec.parse(dict(port_options, name=name))], title='bridge',
-                                  created_here=[name], bring_up=params['up']))
+        facets.append(bridge_attachment(name, params['bridge'], bring_up=params['up'],
+                                        port_options=params['port_options']))
     return facets
 
 
@@ -294,7 +280,7 @@ MODULE = LinkModule(
         vm=Option('str', required=True),
         index=Option('int', default=0, minimum=0, maximum=MAX_INDEX),
         type=Option('str', default='tap', choices=['tap', 'macvtap']),
-        bridge=dict(type='raw'),
+        bridge=BRIDGE_ATTACHMENT_OPTION,
         port_options=dict(type='dict', options=PORT_OPTION_SPEC),
         parent=MACVTAP_KIND.options['parent'],
         # source mode filters by sender MAC: it has no use for a VM's own NIC.

@@ -25,7 +25,8 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import 
     Facet, Operation, PHASE_DELETE, PHASE_SET)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
+    parse_bridge_attachment)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     ifname_problem, normalize_mac, parse_ip)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
@@ -537,18 +538,16 @@ def build_facets(params):
     config = build_config(runner=params['runner'], hwaddr_policy=params['hwaddr_policy'],
                           tx_hash=params['tx_hash'], tx_balancer=params['tx_balancer'],
                           lacp=params['lacp'], link_watch=params['link_watch'], ports=ports)
-    bridge = params['bridge']
     facets = [
         LinkFacet(KIND, name, mtu=params['mtu'], mac=params['mac'], up=params['up'], title='team'),
         Teamd(name, config, mac=normalize_mac(params['mac']), problems=problems,
-              bridge=bridge['name'] if bridge else None,
+              bridge=parse_bridge_attachment(params['bridge'])[0],
               switch_configured=params['switch_configured']),
     ]
-    if bridge:
-        # Teamd.validate already judged the requested runner; the BridgePorts check
-        # would judge the one running now, which this run may replace.
-        facets.append(bridge_attachment(name, bridge, switch_configured=True))
-    return facets
+    # Teamd.validate already judged the requested runner; the BridgePorts check
+    # would judge the one running now, which this run may replace.
+    attachment = bridge_attachment(name, params['bridge'], switch_configured=True)
+    return facets + ([attachment] if attachment else [])
 
 
 def summarize(after):

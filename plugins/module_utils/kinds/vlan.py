@@ -13,13 +13,11 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     IFNAMSIZ, Choice, Codec)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
@@ -192,7 +190,24 @@ def default_name_problem(parent, vlan_id):
 
 
 class VlanLinkFacet(LinkFacet):
-    """A VLAN link; its MTU must not exceed the parent's (the kernel says only ERANGE)."""
+    """A VLAN link; its MTU must not exceed the parent's (the kernel says only ERANGE).
+
+    ``problems``: what is wrong with the request's name, told with the other problems.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.request_problems = kwargs.pop('problems', [])
+        super(VlanLinkFacet, self).__init__(*args, **kwargs)
+
+    def validate(self):
+        problems = list(self.request_problems) + super(VlanLinkFacet, self).validate()
+        if self.state == 'present':
+            if 'parent' not in self.wanted:
+                problems.append('parent is required with state: present')
+            if 'vlan_id' not in self.wanted:
+                problems.append('vlan_id is required with state: present (%d-%d)' % (
+                    self.link_kind.options['vlan_id'].minimum, self.link_kind.options['vlan_id'].maximum))
+        return problems
 
     def check(self, net, current):
         problems = super(VlanLinkFacet, self).check(net, current)
@@ -225,33 +240,21 @@ def link_name(params):
 
 def build_facets(params):
     name, problems = link_name(params)
+    # A placeholder name lets the facets' own checks run when the name is the problem.
+    name = name or 'unnamed'
     if params['state'] == 'absent':
-        if problems:
-            raise InvalidRequest(problems)
-        return [VlanLinkFacet(KIND, name, state='absent', title='vlan')]
-    if not params['parent']:
-        problems.append('parent is required with state: present')
-    if params['vlan_id'] is None:
-        problems.append('vlan_id is required with state: present (1-4094)')
+        return [VlanLinkFacet(KIND, name, state='absent', title='vlan', problems=problems)]
     options = dict((key, params[key]) for key in KIND.options)
     for key in QOS_MAPS:
         if options[key] is not None:
             codec = KIND.options[key].codec
             mapping, found = parse_qos_map(key, options[key], codec.from_max, codec.to_max)
-            problems.extend(found)
-            options[key] = mapping
-    # A placeholder name lets the facets' own checks run when the name is the problem.
-    facets = [VlanLinkFacet(KIND, name or 'unnamed', options=options, mtu=params['mtu'],
-                            mac=params['mac'], up=params['up'], title='vlan')]
-    bridge = params['bridge']
-    if bridge:
-        port = PortSpec(name or 'unnamed', **dict((k, v) for k, v in bridge.items() if k != 'name'))
-        facets.append(BridgePorts(bridge['name'], [port], title='bridge', created_here=[name]))
-    if problems:
-        # With the pure checks of every facet, so that all problems are told at once.
-        problems.extend(p for facet in facets for p in facet.validate() if p not in problems)
-        raise InvalidRequest(problems)
-    return facets
+            if not found:  # else the codec's check tells what is wrong
+                options[key] = mapping
+    facets = [VlanLinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
+                            up=params['up'], title='vlan', problems=problems)]
+    attachment = bridge_attachment(name, params['bridge'])
+    return facets + ([attachment] if attachment else [])
 
 
 def summarize(after):

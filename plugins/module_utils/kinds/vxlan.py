@@ -160,8 +160,9 @@ def build_facets(params):
                           up=params['up'], title='vxlan',
                           drop_remote=params['remotes'] is not None)
     facets = [link]
-    if params['bridge']:
-        facets.append(bridge_attachment(name, params['bridge']))
+    attachment = bridge_attachment(name, params['bridge'])
+    if attachment:
+        facets.append(attachment)
     if params['remotes'] is not None or params['fdb'] is not None or params['group']:
         facets.append(VxlanFdb(name, link, remotes=params['remotes'], entries=params['fdb'],
                                clear_remotes=bool(params['group'])))

@@ -116,3 +116,20 @@ def test_a_drifted_copy_is_reported():
         "bond_iface: option mode choices is ['a'] in the documentation, ['a', 'b'] in the "
         "argument spec",
     ]
+
+
+def test_the_bridge_fragment_names_every_port_option_and_its_range(rendered_docs):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import PORT_OPTIONS
+
+    text = ' '.join(rendered_docs['bond_iface']['options']['bridge']['description'])
+    for key, (_nla, _keyword, codec) in PORT_OPTIONS.items():
+        assert 'C(%s) (%s)' % (key, codec.ansible_type) in text, key
+        if codec.minimum is not None:
+            assert '%s to %s' % (codec.minimum, codec.maximum) in text, key
+
+
+@pytest.mark.parametrize('name', [name for name in MODULES if 'bridge' in MODULES[name].argument_spec])
+def test_every_bridge_option_is_the_shared_one(rendered_docs, name):
+    assert MODULES[name].argument_spec['bridge'] == {'type': 'raw'}
+    assert rendered_docs[name]['options']['bridge']['description'] == \
+        rendered_docs['vxlan_vtep']['options']['bridge']['description']

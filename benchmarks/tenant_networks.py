@@ -1,0 +1,242 @@
+"""N tenant networks on one host: kvmnet.hostnet.host_network against ip -batch.
+
+A tenant network is a bridge, a VXLAN with one head-end replication peer in that
+bridge, and two VM taps in it: 4 links, so N = 500 is 2,000 links. For each N,
+side by side in one run (each in its own throwaway namespace):
+
+  ip -batch   ``ip -batch`` + ``bridge -batch`` creating the same links and values
+  module      host_network as Ansible runs a module: one Python process, create,
+              then the no-op re-run (the figures the targets speak of)
+  engine      the same in-process (no interpreter start-up, no imports)
+  playbook    with --playbook: ansible-playbook with one host_network task
+  per link    with --per-link N: 0.1.0's way, one module process per link
+              (linux_bridge, vxlan_vtep, kvm_vm_nic), for N networks only
+
+Prints figures only; run as root:
+  .venv/bin/python benchmarks/tenant_networks.py [--playbook] [--per-link 10] [N ...]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+LOCAL, PEER = '192.0.2.1', '192.0.2.2'  # only inside the benchmark's own namespace
+
+
+def collections_root():
+    base = tempfile.mkdtemp(prefix='kvmnet-bench-')
+    link = os.path.join(base, 'ansible_collections', 'kvmnet', 'hostnet')
+    os.makedirs(os.path.dirname(link))
+    os.symlink(REPO, link)
+    return base
+
+
+ROOT = collections_root()
+sys.path.insert(0, ROOT)
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile  # noqa: E402
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.topology import (  # noqa: E402
+    parse_topology)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (  # noqa: E402
+    guest_mac, host_side_mac, nic_name)
+
+
+def topology(count, netns):
+    """host_network arguments for ``count`` tenant networks."""
+    bridges, vxlans, nics = [], [], []
+    for n in range(1, count + 1):
+        bridges.append(dict(name='brt%d' % n, stp=False, forward_delay=0))
+        vxlans.append(dict(name='vxt%d' % n, vni=1000 + n, dev='u0', local=LOCAL,
+                           remotes=[PEER], bridge=dict(name='brt%d' % n)))
+        nics.extend(dict(vm='t%d%s' % (n, side), bridge='brt%d' % n) for side in 'ab')
+    return dict(netns=netns, bridges=bridges, vxlans=vxlans, vm_nics=nics)
+
+
+def ip_batch(count):
+    """The same links with ip -batch and bridge -batch: (ip lines, bridge lines)."""
+    ip, fdb = [], []
+    for n in range(1, count + 1):
+        bridge, vxlan = 'brt%d' % n, 'vxt%d' % n
+        ip.append('link add %s type bridge stp_state 0 forward_delay 0' % bridge)
+        ip.append('link add %s type vxlan id %d dstport 4789 local %s dev u0' % (vxlan, 1000 + n, LOCAL))
+        ip.append('link set %s master %s up' % (vxlan, bridge))
+        for side in 'ab':
+            vm = 't%d%s' % (n, side)
+            tap = nic_name(vm, 0)
+            ip.append('tuntap add dev %s mode tap' % tap)
+            ip.append('link set %s address %s mtu 1450 master %s up' % (
+                tap, host_side_mac(guest_mac(vm, 0)), bridge))
+        ip.append('link set %s up' % bridge)
+        fdb.append('fdb append 00:00:00:00:00:00 dev %s dst %s' % (vxlan, PEER))
+    return ip, fdb
+
+
+class Namespace:
+    def __init__(self, tag):
+        self.name = 'kvmbench-%s-%s' % (tag, uuid.uuid4().hex[:6])
+
+    def __enter__(self):
+        subprocess.run(['ip', 'netns', 'add', self.name], check=True)
+        self.run('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1')
+        self.run('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1')
+        self.run('ip', 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u1')
+        self.run('ip', 'addr', 'add', LOCAL + '/24', 'dev', 'u0')
+        self.run('ip', 'link', 'set', 'u0', 'up')
+        return self
+
+    def run(self, *argv, **kwargs):
+        return subprocess.run(['ip', 'netns', 'exec', self.name] + list(argv), check=True,
+                              capture_output=True, **kwargs)
+
+    def __exit__(self, *exc):
+        subprocess.run(['ip', 'netns', 'del', self.name], check=False)
+
+
+def timed(step):
+    started = time.perf_counter()
+    value = step()
+    return time.perf_counter() - started, value
+
+
+def run_ip_batch(count):
+    ip, fdb = ip_batch(count)
+    with Namespace('ip') as ns:
+        def create():
+            ns.run('ip', '-batch', '-', input='\n'.join(ip).encode())
+            ns.run('bridge', '-batch', '-', input='\n'.join(fdb).encode())
+        seconds, _ = timed(create)
+        read, _ = timed(lambda: ns.run('ip', '-d', '-j', 'link', 'show'))
+    return seconds, read
+
+
+def module_process(args):
+    """host_network as Ansible runs it: a Python process reading its arguments file."""
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump(dict(ANSIBLE_MODULE_ARGS=args), handle)
+    try:
+        proc = subprocess.run([sys.executable, '-m',
+                               'ansible_collections.kvmnet.hostnet.plugins.modules.host_network',
+                               handle.name], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=ROOT), check=False)
+    finally:
+        os.unlink(handle.name)
+    result = json.loads(proc.stdout)
+    if result.get('failed'):
+        raise SystemExit('host_network failed: %s' % result.get('msg'))
+    return result
+
+
+def run_module(count):
+    with Namespace('mod') as ns:
+        create, result = timed(lambda: module_process(topology(count, ns.name)))
+        assert result['changed']
+        noop, result = timed(lambda: module_process(topology(count, ns.name)))
+        assert not result['changed'], result['plan'][:5]
+    return create, noop
+
+
+def in_process(args):
+    items, problems = parse_topology(dict(args, purge=[]))
+    assert not problems, problems
+    return reconcile(items, netns=args['netns'])
+
+
+def run_engine(count):
+    with Namespace('eng') as ns:
+        create, outcome = timed(lambda: in_process(topology(count, ns.name)))
+        assert outcome.changed
+        noop, outcome = timed(lambda: in_process(topology(count, ns.name)))
+        assert not outcome.changed
+    return create, noop
+
+
+def playbook(args, workdir):
+    path = os.path.join(workdir, 'play.json')
+    with open(path, 'w') as handle:
+        json.dump([dict(hosts='localhost', connection='local', gather_facts=False,
+                        tasks=[{'kvmnet.hostnet.host_network': args}])], handle)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=ROOT, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_INVENTORY_UNPARSED_WARNING='False')
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                    '-i', 'localhost,', path], env=env, check=True, capture_output=True)
+
+
+def run_playbook(count):
+    workdir = tempfile.mkdtemp(prefix='kvmnet-bench-play-')
+    with Namespace('pb') as ns:
+        create, _ = timed(lambda: playbook(topology(count, ns.name), workdir))
+        noop, _ = timed(lambda: playbook(topology(count, ns.name), workdir))
+    return create, noop
+
+
+def single_module(name, args):
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump(dict(ANSIBLE_MODULE_ARGS=args), handle)
+    try:
+        proc = subprocess.run([sys.executable, '-m',
+                               'ansible_collections.kvmnet.hostnet.plugins.modules.' + name,
+                               handle.name], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=ROOT), check=False)
+    finally:
+        os.unlink(handle.name)
+    if json.loads(proc.stdout).get('failed'):
+        raise SystemExit('%s failed: %s' % (name, proc.stdout[-500:]))
+
+
+def run_per_link(count):
+    """0.1.0's role: one module process per link, in build order."""
+    def once(ns):
+        args = topology(count, ns)
+        for module, section in (('linux_bridge', 'bridges'), ('vxlan_vtep', 'vxlans'),
+                                ('kvm_vm_nic', 'vm_nics')):
+            for item in args[section]:
+                single_module(module, dict(item, netns=ns))
+    with Namespace('one') as ns:
+        create, _ = timed(lambda: once(ns.name))
+        noop, _ = timed(lambda: once(ns.name))
+    return create, noop
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('networks', nargs='*', type=int, default=[10, 100, 500])
+    parser.add_argument('--playbook', action='store_true')
+    parser.add_argument('--per-link', type=int, default=0, metavar='N',
+                        help='also time one module process per link for N networks')
+    options = parser.parse_args()
+    columns = ['nets', 'links', 'ip -batch', 'module', 'ratio', 'module no-op', 'engine',
+               'engine no-op']
+    if options.playbook:
+        columns += ['playbook', 'pb no-op']
+    print('seconds; ratio = module / ip -batch (create); ip -d -j link show of the same '
+          'host shown as "ip read"')
+    print(' '.join('%12s' % c for c in columns + ['ip read']))
+    for count in options.networks:
+        ip_seconds, ip_read = run_ip_batch(count)
+        module_create, module_noop = run_module(count)
+        engine_create, engine_noop = run_engine(count)
+        row = [count, 4 * count, ip_seconds, module_create, module_create / ip_seconds,
+               module_noop, engine_create, engine_noop]
+        if options.playbook:
+            row += list(run_playbook(count))
+        row.append(ip_read)
+        print(' '.join('%12d' % v if isinstance(v, int) else '%12.3f' % v for v in row))
+        sys.stdout.flush()
+    if options.per_link:
+        create, noop = run_per_link(options.per_link)
+        links = 4 * options.per_link
+        print('\none module process per link (0.1.0), %d networks = %d links (%d module runs): '
+              'create %.2f s, no-op %.2f s (%.3f s per run)' % (
+                  options.per_link, links, links, create, noop,
+                  noop / links))
+
+
+if __name__ == '__main__':
+    main()
