@@ -73,9 +73,20 @@ options:
         type: list
         elements: str
       vm_gateways:
-        description: Addresses the VMs use as their gateway (beyond the host's own routes).
+        description:
+          - The gateways the VMs use, beyond those of the host's own routes.
+          - With O(expect.vm_gateways[].bridge), the gateway is ARP-probed on that bridge, so
+            it is checked even when the host has no address there.
         type: list
-        elements: str
+        elements: dict
+        suboptions:
+          address:
+            description: The gateway's IPv4 address.
+            type: str
+            required: true
+          bridge:
+            description: The bridge the VMs reach it through.
+            type: str
   arp_probe:
     description:
       - Probe every IPv4 address of a bridge with ARP (sender 0.0.0.0, so no cache learns
@@ -180,7 +191,10 @@ def main():
                 vm_macs=dict(type='dict'),
                 parent_reaches_guests=dict(type='list', elements='str'),
                 routed_bridges=dict(type='list', elements='str'),
-                vm_gateways=dict(type='list', elements='str'),
+                vm_gateways=dict(type='list', elements='dict', options=dict(
+                    address=dict(type='str', required=True),
+                    bridge=dict(type='str'),
+                )),
             )),
             arp_probe=dict(type='bool', default=True),
         ),

@@ -51,25 +51,39 @@ def _gateways(host, request):
     for route in host.routes:
         if route.get('RTA_GATEWAY') and route.get('RTA_OIF') in bridges:
             gateways[route.get('RTA_GATEWAY')] = bridges[route.get('RTA_OIF')]
-    for address in request.get('vm_gateways') or []:
-        route = host.route_to(address)
-        if route is not None and route.get('RTA_OIF') in bridges:
-            gateways.setdefault(address, bridges[route.get('RTA_OIF')])
+    for item in request.get('vm_gateways') or []:
+        bridge = host.by_name.get(item.get('bridge') or '')
+        if bridge is None:
+            route = host.route_to(item['address'])
+            bridge = bridges.get(route.get('RTA_OIF')) if route is not None else None
+        if bridge is not None:
+            gateways.setdefault(item['address'], bridge)
     return gateways
+
+
+def _unanswered(host, gateways):
+    """{gateway: how we know} for gateways that did not answer ARP."""
+    found = OrderedDict()
+    for entry in host.neighbours:
+        bridge = gateways.get(entry['dst'])
+        if bridge is not None and entry['ifindex'] == bridge.index \
+                and entry['state'] & (NUD_FAILED | NUD_INCOMPLETE):
+            found[entry['dst']] = 'neighbour entry %s' % (
+                'FAILED' if entry['state'] & NUD_FAILED else 'INCOMPLETE')
+    for bridge_name, address in host.probed_gateways:
+        if (bridge_name, address) not in host.gateway_answers:
+            found.setdefault(address, 'no answer to an ARP probe on %s' % bridge_name)
+    return found
 
 
 def _failed_gateways(host, request):
     gateways = _gateways(host, request)
     found = []
-    for entry in host.neighbours:
-        bridge = gateways.get(entry['dst'])
-        if bridge is None or entry['ifindex'] != bridge.index \
-                or not entry['state'] & (NUD_FAILED | NUD_INCOMPLETE):
-            continue
+    for address, how in _unanswered(host, gateways).items():
+        bridge = gateways[address]
         uplinks = host.uplinks(bridge)
         down = [port.name for port in uplinks if not host.carrier(port)]
-        evidence = OrderedDict([('bridge', bridge.name),
-                                ('state', 'FAILED' if entry['state'] & NUD_FAILED else 'INCOMPLETE'),
+        evidence = OrderedDict([('bridge', bridge.name), ('arp', how),
                                 ('uplinks', OrderedDict((p.name, 'up' if host.carrier(p) else 'down')
                                                         for p in uplinks))])
         if not uplinks:
@@ -85,7 +99,7 @@ def _failed_gateways(host, request):
                         command_fix('check the switch port VLAN of %s and the gateway address'
                                     % ', '.join(p.name for p in uplinks)))
         found.append(finding(
-            'gateway-arp-failed', 'error', entry['dst'], evidence,
-            'the gateway %s on %s does not answer ARP (%s): VMs and the host on %s cannot leave '
-            'their subnet' % (entry['dst'], bridge.name, why, bridge.name), fix))
+            'gateway-arp-failed', 'error', address, evidence,
+            'the gateway %s on %s does not answer ARP (%s; %s): VMs on %s cannot leave their '
+            'subnet' % (address, bridge.name, how, why, bridge.name), fix))
     return found

@@ -25,7 +25,10 @@ def diagnose(net, netns=None, peers=None, expect=None, arp_probe=True):
     """
     request = dict(expect or {})
     request['peers'] = peers or []
-    host = HostState(net, netns=netns, arp_probe=arp_probe, vm_ports=request.get('vm_ports') or ())
+    gateways = [(item['address'], item['bridge']) for item in request.get('vm_gateways') or []
+                if item.get('bridge')]
+    host = HostState(net, netns=netns, arp_probe=arp_probe, vm_ports=request.get('vm_ports') or (),
+                     gateways=gateways)
     findings = []
     for group in GROUPS:
         findings.extend(group.check(host, request))

@@ -29,8 +29,9 @@ NTF_SELF = 0x02
 IFF_LOWER_UP = 0x10000
 # 0 perm, 1 random, 2 stolen, 3 set by the user (pinned): /sys/class/net/X/addr_assign_type
 NET_ADDR_SET = 3
-# Device names libvirt gives VM NICs.
+# Device names libvirt gives VM NICs, and Docker its bridges and veths.
 VM_DEVICE = re.compile(r'^(vnet|macvtap)[0-9]+$')
+DOCKER_DEVICE = re.compile(r'^(docker[0-9]+|br-[0-9a-f]{12}|veth[0-9a-f]{7})$')
 
 
 @contextlib.contextmanager
@@ -68,7 +69,8 @@ def read_text(path):
 class HostState:
     """Links, addresses, routes, neighbours, FDB, sysctls, firewall, teamd, ARP probes."""
 
-    def __init__(self, net, netns=None, arp_probe=True, vm_ports=()):
+    def __init__(self, net, netns=None, arp_probe=True, vm_ports=(), gateways=()):
+        """``gateways``: (address, bridge) pairs to ARP-probe on that bridge."""
         self.netns = netns
         self.named_vm_ports = set(vm_ports)
         self.net = net
@@ -84,10 +86,17 @@ class HostState:
         with inside(netns):
             self.sysctls = self._read_sysctls()
             self.firewall = firewall.gather(run, self.skipped)
-            answers = arp.probe_all(self._probe_targets()) if arp_probe else {}
+            gateway_targets = [(bridge, self.by_name[bridge].mac, address)
+                               for address, bridge in gateways if bridge in self.by_name]
+            answers = arp.probe_all(self._probe_targets() + gateway_targets) if arp_probe else {}
+        self.probed_gateways = [(bridge, address) for bridge, _mac, address in gateway_targets] \
+            if arp_probe else []
+        self.gateway_answers = dict((key, answers[key]) for key in self.probed_gateways
+                                    if key in answers)
         # The host answers ARP for its own addresses on every interface it has (arp_ignore=0).
         own = set(link.mac for link in self.links)
-        self.conflicts = dict((key, mac) for key, mac in answers.items() if mac not in own)
+        self.conflicts = dict((key, mac) for key, mac in answers.items()
+                              if mac not in own and key not in self.gateway_answers)
         self.teamd = dict((link.name, self._teamd_config(link.name))
                           for link in self.links if link.kind == 'team')
         self.mac_pinned = dict((link.name, self._mac_pinned(link.name))
@@ -102,7 +111,9 @@ class HostState:
         return [link for link in self.links if link.master == master.index]
 
     def of_kind(self, *kinds):
-        return [link for link in self.links if link.kind in kinds]
+        """Links of these kinds, Docker's own left out (Docker keeps its networks working)."""
+        return [link for link in self.links if link.kind in kinds
+                and not DOCKER_DEVICE.match(link.name or '')]
 
     def is_vm_port(self, link):
         """A VM's NIC: a tap, a libvirt vnetN/macvtapN, or a port the caller named."""

@@ -17,6 +17,8 @@ import socket
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.diagnose.host import (
+    DOCKER_DEVICE, VM_DEVICE as LIBVIRT_DEVICE)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import PORT_OPTIONS
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import (
@@ -31,8 +33,6 @@ PREFIX = 'hypervisor_network_'
 ZERO_MAC = '00:00:00:00:00:00'
 NUD_PERMANENT = 0x80
 NTF_SELF = 0x02
-LIBVIRT_DEVICE = re.compile(r'^(vnet|macvtap)[0-9]+$')
-DOCKER_DEVICE = re.compile(r'^(docker[0-9]+|br-[0-9a-f]{12}|veth[0-9a-f]{7})$')
 VM_NIC_NAME = re.compile(r'^(?P<vm>.+)-(?P<index>[0-9]+)$')
 # Options the kernel accepts only in some bond modes (the module refuses them elsewhere).
 BOND_MODE_ONLY = bond.ONLY_IN_MODES
@@ -228,6 +228,12 @@ class HostInventory:
 
     def _bridge(self, link):
         item = self._item(link, kind_named('bridge'), mac=True)
+        if any(link.data.get(nla) for nla in ('IFLA_BR_TOPOLOGY_CHANGE',
+                                              'IFLA_BR_TOPOLOGY_CHANGE_DETECTED')):
+            # STP shortens the ageing time while a topology change lasts: not the configured one.
+            item.pop('ageing_time', None)
+            self.notes.append('%s: ageing_time not read, an STP topology change is in progress; '
+                              'read the host again in a minute' % link.name)
         ports = []
         for port in self.ports_of(link):
             # VXLANs, VM NICs and macvlans name their bridge themselves.
