@@ -83,6 +83,9 @@ def _kind_of(msg):
     return info.get('IFLA_INFO_KIND') if info else None
 
 
+# Keywords of a link write that give a name another ifindex (or none here).
+_MOVES = frozenset(('ifname', 'net_ns_fd', 'net_ns_pid', 'target_netnsid'))
+
 # Key of the remembered MAC -> link names index (no link name or request is a tuple of one).
 _MAC_INDEX = ('mac index',)
 
@@ -145,6 +148,7 @@ class NetlinkSession:
                 ' in namespace %r' % netns if netns else '', error))
         # Link reads served from memory while remember() is on (see there).
         self._memo = None
+        self._indexes = None
         # Links a batch will create: check() and plan() may treat them as present.
         self._promised = {}
         self._imagining = False
@@ -195,7 +199,12 @@ class NetlinkSession:
         return state
 
     def index(self, name):
-        return self.require_link(name).index
+        if self._indexes is not None and name in self._indexes:
+            return self._indexes[name]
+        index = self.require_link(name).index
+        if self._indexes is not None:
+            self._indexes[name] = index
+        return index
 
     def links_of_master(self, master_index):
         """The ports of a master; the kernel filters the dump (IFLA_MASTER in the request)."""
@@ -270,6 +279,9 @@ class NetlinkSession:
         reading = bool(args) and args[0] in ('dump', 'get')
         if self._memo and not reading:
             self._memo.clear()  # a write makes what was remembered stale
+        if self._indexes and not reading and (args[:1] in (('del',), ('delete',), ('remove',))
+                                              or _MOVES.intersection(kwargs)):
+            self._indexes.clear()
         key = _request_key(method, args, kwargs) if reading and self._memo is not None else None
         if key is not None and key in self._memo:
             return self._memo[key]
@@ -300,8 +312,21 @@ class NetlinkSession:
         if self._memo is None:
             self._memo = {}
 
-    def forget(self):
+    def forget(self, indexes=False):
+        """Drop remembered reads; with ``indexes``, the remembered ifindexes too."""
         self._memo = None
+        if indexes and self._indexes is not None:
+            self._indexes.clear()
+
+    def keep_indexes(self):
+        """Remember the ifindex of each name across writes, for a long plan.
+
+        Every step of a plan addresses its link by ifindex, each costing a read; an
+        ifindex changes only when a link is deleted, renamed or moved, which call()
+        notices. A write that bypasses call() (teamd) needs forget(indexes=True).
+        """
+        if self._indexes is None:
+            self._indexes = {}
 
     def _remember(self, name, state):
         if self._memo is None:

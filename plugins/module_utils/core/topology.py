@@ -85,6 +85,13 @@ class Item(Facet):
                 facet.mtu = self.bridges.mtu(net, facet.mtu_from)
         self._imagining(net, lambda facet: facet.resolve(net, current[facet.title]))
 
+    def link_plans(self, current):
+        return [plan for facet in self.facets for plan in facet.link_plans(current[facet.title])]
+
+    def see(self, plans):
+        for facet in self.facets:
+            facet.see(plans)
+
     def check(self, net, current):
         return self._named(p for found in self._imagining(
             net, lambda facet: facet.check(net, current[facet.title])) for p in found)
@@ -94,7 +101,9 @@ class Item(Facet):
             net, lambda facet: facet.plan(net, current[facet.title])) for op in found]
         operations.extend(self._marker_ops(current))
         operations.extend(self._keep_mac_ops(current))
-        self.operations = [_forgetting(op) for op in operations]
+        # teamd changes links outside netlink, macvlans move between namespaces.
+        out_of_band = self.section in ('teams', 'macvlans')
+        self.operations = [_forgetting(op, indexes=out_of_band) for op in operations]
         return self.operations
 
     def _imagining(self, net, step):
@@ -274,15 +283,20 @@ def _alias_op(name, alias, previous):
                      setter(alias), setter(previous))
 
 
-def _forgetting(operation):
+def _forgetting(operation, indexes=False):
     """The operation with remembered reads dropped first: the host is about to change."""
     def wrap(step):
         if step is None:
             return None
 
         def run(net):
-            net.forget()
-            return step(net)
+            net.forget(indexes=indexes)
+            net.keep_indexes()
+            try:
+                return step(net)
+            finally:
+                if indexes:  # what the step did outside netlink is not known here
+                    net.forget(indexes=True)
         return run
     return Operation(operation.phase, operation.summary, wrap(operation.do), wrap(operation.undo))
 
