@@ -113,35 +113,34 @@ def guest_macs(tap_mac):
 
 
 def _vm_macs_on_uplinks(host, bridge, request):
-    """Seed 000: a VM's MAC learned on an uplink, so replies for the VM leave the host."""
-    vm_ports = host.vm_ports(bridge)
-    uplinks = dict((port.index, port) for port in host.uplinks(bridge))
-    if not vm_ports or not uplinks:
+    """Seed 000: a MAC that lives behind one port (a VM's) learned on another (the uplink),
+    so frames for it leave through the wrong port and the VM loses its network."""
+    ports = dict((port.index, port) for port in host.ports_of(bridge))
+    if len(ports) < 2:
         return []
-    by_tail = dict((guest_macs(port.mac), port) for port in vm_ports if port.kind == 'tun')
-    named = dict((mac.lower(), port_name) for mac, port_name in
-                 (request.get('vm_macs') or {}).items())
+    by_tail = dict((guest_macs(port.mac), port.name) for port in ports.values() if port.kind == 'tun')
+    owners = dict(host.veth_peer_macs())
+    owners.update((mac.lower(), name) for mac, name in (request.get('vm_macs') or {}).items())
     found = []
     for entry in host.fdb:
-        uplink = uplinks.get(entry['ifindex'])
+        learned_on = ports.get(entry['ifindex'])
         mac = (entry['mac'] or '').lower()
-        if uplink is None or entry['master'] != bridge.index or entry['state'] & NUD_PERMANENT \
+        if learned_on is None or entry['master'] != bridge.index or entry['state'] & NUD_PERMANENT \
                 or entry['flags'] & NTF_SELF:
             continue
-        vm_port = by_tail.get(guest_macs(mac))
-        vm_port_name = vm_port.name if vm_port is not None else named.get(mac)
-        if vm_port_name is None or vm_port_name == uplink.name:
+        owner = owners.get(mac) or by_tail.get(guest_macs(mac))
+        if owner is None or owner == learned_on.name or owner not in host.by_name:
             continue
         found.append(finding(
-            'vm-mac-on-uplink', 'error', uplink.name,
-            OrderedDict([('bridge', bridge.name), ('mac', mac), ('learned_on', uplink.name),
-                         ('vm_port', vm_port_name), ('uplink_kind', uplink.kind)]),
-            'the bridge %s learned the VM MAC %s on the uplink %s instead of on %s: the VM\'s own '
-            'frames came back in through the uplink (a switch flooding them back to aggregated '
-            'ports it does not treat as one, or a loop), so replies to the VM are sent out of '
-            'the host and the VM loses its network (seed 000)'
-            % (bridge.name, mac, uplink.name, vm_port_name),
-            _uplink_fix(host, uplink, mac)))
+            'vm-mac-on-uplink', 'error', learned_on.name,
+            OrderedDict([('bridge', bridge.name), ('mac', mac), ('learned_on', learned_on.name),
+                         ('vm_port', owner), ('uplink_kind', learned_on.kind)]),
+            'the bridge %s learned the MAC %s of the VM behind %s on %s: the VM\'s own frames came '
+            'back in through %s (a switch flooding them back to aggregated ports it does not treat '
+            'as one, or a loop), so frames for the VM leave through %s and the VM loses its '
+            'network (seed 000)' % (bridge.name, mac, owner, learned_on.name, learned_on.name,
+                                    learned_on.name),
+            _uplink_fix(host, learned_on, mac)))
     return found
 
 

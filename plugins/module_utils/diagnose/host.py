@@ -13,11 +13,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import os
 import re
 import socket
 import subprocess
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import (
+    NETNS_DIR, NetlinkError, NetlinkSession)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.diagnose import arp, firewall
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.programs import teamd
 
@@ -83,6 +86,7 @@ class HostState:
         self.fdb = net.bridge_fdb()
         self.skipped = []
         self._route_cache = {}
+        self._veth_peers = None
         with inside(netns):
             self.sysctls = self._read_sysctls()
             self.firewall = firewall.gather(run, self.skipped)
@@ -114,6 +118,45 @@ class HostState:
         """Links of these kinds, Docker's own left out (Docker keeps its networks working)."""
         return [link for link in self.links if link.kind in kinds
                 and not DOCKER_DEVICE.match(link.name or '')]
+
+    def veth_peer_macs(self):
+        """{MAC: port} for bridge ports that are veths whose other end lives in another named
+        namespace (how containers and VM stand-ins attach): frames from that MAC belong
+        behind that port. Read once, and only when there are such ports."""
+        if self._veth_peers is None:
+            self._veth_peers = {}
+            remote = dict((link.index, link) for link in self.links if link.kind == 'veth'
+                          and link.master and link.link_netnsid is not None and link.parent)
+            if remote:
+                self._veth_peers = self._read_veth_peers(remote)
+        return self._veth_peers
+
+    def _read_veth_peers(self, ports):
+        wanted = set(port.link_netnsid for port in ports.values())
+        found = {}
+        for name in _named_namespaces():
+            try:
+                handle = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                nsid = (self.net.ipr.get_netnsid(fd=handle) or {}).get('nsid')
+            except (AttributeError, NetlinkError, OSError):  # old pyroute2, old kernel
+                nsid = None
+            finally:
+                os.close(handle)
+            if nsid not in wanted:
+                continue
+            try:
+                with NetlinkSession(name) as other:
+                    for port in ports.values():
+                        if port.link_netnsid == nsid:
+                            peer = other.link_by_index(port.parent)
+                            if peer is not None and peer.mac:
+                                found[peer.mac] = port.name
+            except NetError:
+                continue
+        return found
 
     def is_vm_port(self, link):
         """A VM's NIC: a tap, a libvirt vnetN/macvtapN, or a port the caller named."""
@@ -199,6 +242,13 @@ class HostState:
         else:
             text = read_text(path)
         return None if text is None or not text.isdigit() else int(text) == NET_ADDR_SET
+
+
+def _named_namespaces():
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except OSError:
+        return []
 
 
 def _sysctl_path(key):
