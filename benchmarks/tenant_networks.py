@@ -30,16 +30,10 @@ REPO = os.path.dirname(HERE)
 LOCAL, PEER = '192.0.2.1', '192.0.2.2'  # only inside the benchmark's own namespace
 
 
-def collections_root():
-    base = tempfile.mkdtemp(prefix='kvmnet-bench-')
-    link = os.path.join(base, 'ansible_collections', 'kvmnet', 'hostnet')
-    os.makedirs(os.path.dirname(link))
-    os.symlink(REPO, link)
-    return base
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
+import collection_tree  # noqa: E402
 
-
-ROOT = collections_root()
-sys.path.insert(0, ROOT)
+ROOT = collection_tree.importable()
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile  # noqa: E402
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.topology import (  # noqa: E402

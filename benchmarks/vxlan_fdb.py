@@ -9,20 +9,14 @@ import ipaddress
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
 
-def collections_root():
-    base = tempfile.mkdtemp(prefix='kvmnet-bench-')
-    link = os.path.join(base, 'ansible_collections', 'kvmnet', 'hostnet')
-    os.makedirs(os.path.dirname(link))
-    os.symlink(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), link)
-    return base
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
+import collection_tree  # noqa: E402
 
-
-sys.path.insert(0, collections_root())
+collection_tree.importable()
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile  # noqa: E402
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import VxlanFdb  # noqa: E402

@@ -17,20 +17,12 @@ from netlab import run
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def collections_path(base):
-    """A collections tree where kvmnet.hostnet resolves to this checkout."""
-    link = os.path.join(base, 'ansible_collections', 'kvmnet', 'hostnet')
-    if not os.path.lexists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO, link)
-    return base
-
+sys.path.insert(0, os.path.join(REPO, 'scripts'))
+import collection_tree  # noqa: E402
 
 # Unit tests import ansible_collections.kvmnet.hostnet straight from this checkout.
-_LOCAL_COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
-collections_path(_LOCAL_COLLECTIONS)
-if _LOCAL_COLLECTIONS not in sys.path:
-    sys.path.insert(0, _LOCAL_COLLECTIONS)
+collection_tree.importable()
+collections_path = collection_tree.linked
 
 
 @pytest.fixture(scope='session')
