@@ -18,6 +18,10 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_UP)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ifname_problem
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
+
+# if_arp.h: the only link type a bridge accepts as a port.
+ARPHRD_ETHER = 1
 
 # option -> (IFLA_BRPORT attribute, pyroute2 brport keyword, codec)
 PORT_OPTIONS = OrderedDict([
@@ -79,6 +83,7 @@ class BridgePorts(Facet):
         self.switch_configured = switch_configured
         self.bring_up = bring_up
         self.states = {}
+        self.plans = {}
 
     def validate(self):
         problems = list(self.problems)
@@ -139,26 +144,34 @@ class BridgePorts(Facet):
             problems.append('%s is a %s link, not a bridge' % (self.bridge, bridge.kind))
         for port in self.ports:
             state = self.states.get(port.name)
-            if state is None:
-                if port.name not in self.created_here:
-                    problems.append('port %s does not exist on this host%s' % (
-                        port.name, ' (namespace %s)' % net.netns if net.netns else ''))
-                continue
-            if state.master and (bridge is None or state.master != bridge.index):
-                master = net.link_by_index(state.master)
-                problems.append('%s is already a port of %s; release it there first, it is never '
-                                'moved between masters silently' % (port.name, master.name if master else
-                                                                    'ifindex %s' % state.master))
-            if state.kind == 'bridge':
-                problems.append('%s is a bridge; nesting bridges is not supported' % port.name)
-            # Imported here: the kinds import this module to build their facets.
-            from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
-            kind = kind_named(state.kind)
-            if kind is not None:
-                problem = kind.bridge_port_problem(net, state, self.switch_configured)
-                if problem:
-                    problems.append(problem)
+            problems.extend(port_problems(net, port.name, state, 'bridge', self.bridge,
+                                          bridge.index if bridge is not None else None,
+                                          port.name in self.created_here))
+            if state is not None and state.msg.get('ifi_type', ARPHRD_ETHER) != ARPHRD_ETHER:
+                problems.append('port %s is not an Ethernet device (%s): a bridge forwards Ethernet '
+                                'frames only, so the kernel refuses it with EINVAL; use a tap '
+                                '(kvmnet.hostnet.kvm_vm_nic) or another Ethernet link'
+                                % (port.name, 'a tun, layer 3 only' if state.kind == 'tun'
+                                   else 'link type %s' % state.msg.get('ifi_type')))
+            problem = self._guardrail(net, port.name, state)
+            if problem:
+                problems.append(problem)
         return problems
+
+    def see(self, plans):
+        self.plans = plans
+
+    def _guardrail(self, net, name, state):
+        """The VM-safety guardrail, once, on the port as this run leaves it."""
+        plan = self.plans.get(name)
+        kind_name = plan.kind if plan is not None and plan.kind else (state.kind if state else None)
+        # Imported here: the kinds import this module to build their facets.
+        from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
+        kind = kind_named(kind_name)
+        if kind is None or (plan is not None and plan.state == 'absent'):
+            return None
+        return kind.bridge_port_problem(net, name, state, plan, self.bridge,
+                                        self.switch_configured)
 
     def plan(self, net, current):
         operations = []

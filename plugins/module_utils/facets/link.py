@@ -14,7 +14,7 @@ import socket
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
-    Facet, Operation, PHASE_CREATE, PHASE_DELETE, PHASE_SET, PHASE_UP, removed_with)
+    Facet, LinkPlan, Operation, PHASE_CREATE, PHASE_DELETE, PHASE_SET, PHASE_UP, removed_with)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NotApplied
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.snapshot import (
     LinkSnapshot, address_text, fdb_text, listing, route_text)
@@ -155,9 +155,7 @@ class LinkFacet(Facet):
         if current is None:
             return self._create_ops(net)
         changes = self.differences(current)
-        self._recreate_reasons = [key for key in changes
-                                  if key in self.link_kind.options
-                                  and not self.link_kind.changes_in_place(key, *changes[key])]
+        self._recreate_reasons = self._needs_recreate(changes)
         if self._recreate_reasons:
             return self._recreate_ops(net, current)
         operations = []
@@ -173,6 +171,19 @@ class LinkFacet(Facet):
         if 'up' in changes:
             operations.append(self._up_op(self.up))
         return operations
+
+    def _needs_recreate(self, changes):
+        """The options among ``changes`` that the kernel cannot change on a live link."""
+        return [key for key in changes if key in self.link_kind.options
+                and not self.link_kind.changes_in_place(key, *changes[key])]
+
+    def link_plans(self, current):
+        if self.state == 'absent':
+            return [LinkPlan(self.name, self.link_kind.kind, 'absent', self.current_state)]
+        changes = self.differences(current) if current is not None else {}
+        return [LinkPlan(self.name, self.link_kind.kind, current=self.current_state,
+                         view=self.predict(current), changes=changes,
+                         recreated=bool(self._needs_recreate(changes)))]
 
     @property
     def recreated(self):

@@ -84,10 +84,13 @@ class LinkKind:
         """Extra read-only facts to show for this kind (e.g. a macvtap's /dev/tapN)."""
         return {}
 
-    def bridge_port_problem(self, net, state, switch_configured):
-        """Why this link must not be a port of a bridge that carries VMs, or None.
+    def bridge_port_problem(self, net, name, state, plan, bridge, switch_configured):
+        """Why link ``name`` must not be a port of ``bridge``, a bridge that carries VMs.
 
-        ``switch_configured`` is the operator's word that the switch side aggregates
-        the members (static or LACP), which makes load-balancing modes safe.
+        Judged once, by BridgePorts, on the link as this run leaves it: ``plan`` is
+        its LinkPlan when this run creates or changes it (None otherwise), ``state``
+        its LinkState before the run (None when new). ``switch_configured`` is the
+        operator's word that the switch side aggregates the members (static or
+        LACP), which makes load-balancing modes safe.
         """
         return None

@@ -22,10 +22,10 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import 
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_SET, PHASE_UP)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
-    parse_bridge_attachment)
+    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec, ifname_problem
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 MODES = (('balance-rr', 0), ('active-backup', 1), ('balance-xor', 2), ('broadcast', 3),
@@ -122,9 +122,12 @@ class BondKind(LinkKind):
         link = net.link_by_index(active) if active else None
         return OrderedDict([('active_port', link.name if link else None)])
 
-    def bridge_port_problem(self, net, state, switch_configured):
-        mode = Choice(MODES).decode(state.data.get('IFLA_BOND_MODE'))
-        return bridge_mode_problem(state.name, mode, switch_configured)
+    def bridge_port_problem(self, net, name, state, plan, bridge, switch_configured):
+        # The mode this run gives the bond, else the one it has, else a new bond's.
+        mode = plan.view.get('mode') if plan is not None else None
+        if mode is None and state is not None:
+            mode = Choice(MODES).decode(state.data.get('IFLA_BOND_MODE'))
+        return bridge_mode_problem(name, mode or KERNEL_DEFAULT_MODE, switch_configured)
 
 
 # Releasing members and taking the bond down must precede the option change (PHASE_SET).
@@ -135,21 +138,22 @@ class BondMembers(Facet):
     """The member links of one bond.
 
     ``ports`` is the exact wanted set, or None to leave membership alone (members are
-    still put back after a mode change). ``link_facet`` is the bond's LinkFacet, whose
-    planned changes decide whether the bond must be emptied and taken down first.
+    still put back after a mode change). The bond's LinkPlan (see engine.LinkPlan)
+    tells which options this run changes, and so whether the bond must be emptied
+    and taken down first.
     """
 
     title = 'members'
 
-    def __init__(self, bond, ports, link_facet, down_options=(), empty_options=(), primary=None):
+    def __init__(self, bond, ports, down_options=(), empty_options=(), primary=None):
         self.bond = bond
         self.ports = list(ports) if ports is not None else None
         self.primary = primary
-        self.link_facet = link_facet
         self.down_options = set(down_options)
         self.empty_options = set(empty_options)
         self.states = {}
         self.members = []
+        self.link = None
 
     def validate(self):
         problems = []
@@ -180,40 +184,28 @@ class BondMembers(Facet):
         problems = []
         bond = net.link(self.bond)
         for name in self.ports or []:
-            state = self.states.get(name)
-            if state is None:
-                problems.append('port %s does not exist on this host%s' % (
-                    name, ' (namespace %s)' % net.netns if net.netns else ''))
-                continue
-            if state.master and (bond is None or state.master != bond.index):
-                master = net.link_by_index(state.master)
-                problems.append('%s is already a port of %s; release it there first, it is never '
-                                'moved between masters silently' % (
-                                    name, master.name if master else 'ifindex %s' % state.master))
-            if state.kind in ('bridge', 'bond', 'team'):
-                problems.append('%s is a %s and cannot be a member of bond %s' % (
-                    name, state.kind, self.bond))
+            problems.extend(port_problems(net, name, self.states.get(name), 'bond', self.bond,
+                                          bond.index if bond is not None else None))
         return problems
 
     # ---- planning -------------------------------------------------------------
-    def _link_changes(self, net):
-        """Option changes the bond's LinkFacet plans in place, by name."""
-        facet = self.link_facet
-        state = getattr(facet, 'current_state', None)
-        if state is None or facet.state == 'absent' or facet.recreated:
-            return {}
-        return facet.differences(facet.view(net, state))
+    def see(self, plans):
+        self.link = plans.get(self.bond)
+
+    def _absent(self):
+        return self.link is None or self.link.state == 'absent'
 
     def plan(self, net, current):
-        if self.link_facet.state == 'absent':
+        if self._absent():
             return []
         wanted = self.ports if self.ports is not None else list(self.members)
-        state = self.link_facet.current_state
-        changes = self._link_changes(net)
+        state = self.link.current
+        # A new or recreated bond starts empty; otherwise its in-place option changes.
+        changes = {} if state is None or self.link.recreated else self.link.changes
         must_empty = [key for key in changes if key in self.empty_options]
         must_down = [key for key in changes if key in self.down_options]
         operations = []
-        if state is None or self.link_facet.recreated:
+        if state is None or self.link.recreated:
             present = []
         elif must_empty:
             why = ', '.join(must_empty)
@@ -229,7 +221,7 @@ class BondMembers(Facet):
         if must_down and state is not None and state.up:
             operations.append(self._bond_updown_op(False, PHASE_RELEASE_FOR_CHANGE,
                                                    ', '.join(must_down)))
-            if self.link_facet.up is not False:
+            if self.link.view.get('up') is not False:
                 operations.append(self._bond_updown_op(True, PHASE_UP, ', '.join(must_down)))
         for name in wanted:
             if name not in present:
@@ -237,13 +229,13 @@ class BondMembers(Facet):
         return operations
 
     def predict(self, current):
-        if self.link_facet.state == 'absent':
+        if self._absent():
             return OrderedDict([('ports', [])])
         wanted = self.ports if self.ports is not None else (current or {}).get('ports', [])
         return OrderedDict([('ports', sorted(wanted))])
 
     def mismatches(self, actual):
-        if self.ports is None or self.link_facet.state == 'absent':
+        if self.ports is None or self._absent():
             return []
         have = set((actual or {}).get('ports') or [])
         if have == set(self.ports):
@@ -303,46 +295,6 @@ class BondMembers(Facet):
 KIND = BondKind()
 
 
-class BridgeGuard(Facet):
-    """The VM-safety guardrail with the mode the bond will have after this run.
-
-    BridgePorts checks a port's current mode; a bond created or re-moded in this run
-    is checked here, and so is a bond that already is a bridge port.
-    """
-
-    title = 'guard'
-
-    def __init__(self, name, mode, bridge, switch_configured):
-        self.name = name
-        self.mode = mode
-        self.bridge = bridge
-        self.switch_configured = switch_configured
-
-    def validate(self):
-        if self.bridge and self.mode:
-            problem = bridge_mode_problem(self.name, self.mode, self.switch_configured)
-            return [problem] if problem else []
-        return []
-
-    def read(self, net):
-        return None
-
-    def check(self, net, current):
-        state = net.link(self.name)
-        if state is not None and state.kind != 'bond':
-            return []  # LinkFacet reports the kind clash
-        master = net.link_by_index(state.master) if state is not None and state.master else None
-        under_bridge = self.bridge or (master is not None and master.kind == 'bridge')
-        if not under_bridge or (self.bridge and self.mode):
-            return []  # nothing to guard, or validate() did it
-        mode = self.mode
-        if mode is None:
-            mode = KIND.options['mode'].codec.decode(state.data.get('IFLA_BOND_MODE')) \
-                if state is not None else KERNEL_DEFAULT_MODE
-        problem = bridge_mode_problem(self.name, mode, self.switch_configured)
-        return [problem] if problem else []
-
-
 def build_facets(params):
     name = params['name']
     if params['state'] == 'absent':
@@ -350,14 +302,12 @@ def build_facets(params):
     options = dict((key, params[key]) for key in KIND.options)
     link = LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
                      up=params['up'], title='bond')
-    facets = [BridgeGuard(name, params['mode'], parse_bridge_attachment(params['bridge'])[0],
-                          params['switch_configured']),
-              link,
-              BondMembers(name, params['ports'], link, down_options=NEEDS_DOWN,
+    facets = [link,
+              BondMembers(name, params['ports'], down_options=NEEDS_DOWN,
                           empty_options=NEEDS_NO_MEMBERS, primary=params['primary'])]
-    # The guardrail runs in BridgeGuard with the mode this run sets; BridgePorts
-    # would judge the bond by the mode it has now.
-    attachment = bridge_attachment(name, params['bridge'], switch_configured=True)
+    # BridgePorts judges the bond by the mode this run gives it (its LinkPlan).
+    attachment = bridge_attachment(name, params['bridge'],
+                                   switch_configured=params['switch_configured'])
     return facets + ([attachment] if attachment else [])
 
 

@@ -207,6 +207,9 @@ def build_facets(params):
     nic_type = params['type']
     name = params['name'] or nic_name(vm, index)
     mac = params['mac'] if params['mac'] is not None else guest_mac(vm, index)
+    if nic_type == 'macvtap' and params['mode'] == 'passthru' and params['mac'] is None:
+        # The endpoint has its parent's MAC: a derived one would change the parent's.
+        mac = None
     if nic_type == 'macvtap':
         for key in TAP_ONLY:
             if params[key] is not None:
@@ -262,12 +265,14 @@ def summarize(after):
 def extra_results(after):
     nic = after['nic']
     tap = after.get('tap')
-    result = dict(name=nic['device'], mac=nic['mac'], ifindex=None, libvirt_xml=None)
+    # A passthru macvtap has its parent's MAC, read from the device.
+    mac = nic['mac'] or (tap or {}).get('mac')
+    result = dict(name=nic['device'], mac=mac, ifindex=None, libvirt_xml=None)
     if tap is not None:
         result['ifindex'] = tap.get('ifindex')
         # A macvtap's view carries its parent and mode; a tap has neither.
         result['libvirt_xml'] = libvirt_interface_xml(
-            nic['type'], nic['device'], nic['mac'], parent=tap.get('parent'),
+            nic['type'], nic['device'], mac, parent=tap.get('parent'),
             mode=tap.get('mode'), mtu=tap.get('mtu'))
     return result
 

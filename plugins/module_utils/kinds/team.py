@@ -22,7 +22,7 @@ from collections import OrderedDict
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
-    Facet, Operation, PHASE_DELETE, PHASE_SET)
+    Facet, LinkPlan, Operation, PHASE_DELETE, PHASE_SET)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
@@ -30,6 +30,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     ifname_problem, normalize_mac, parse_ip)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import LinkKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.programs import teamd
 
@@ -38,16 +39,19 @@ class TeamKind(LinkKind):
     kind = 'team'
     options = OrderedDict()
 
-    def bridge_port_problem(self, net, state, switch_configured):
-        """Refuse a team whose running runner floods a VM's frames back (seed 000)."""
+    def bridge_port_problem(self, net, name, state, plan, bridge, switch_configured):
+        """Refuse a team whose runner floods a VM's frames back (seed 000).
+
+        The runner this run gives it, else the one teamd runs now.
+        """
         if switch_configured:
             return None
-        runner = teamd.running_runner(net.netns, state.name)
+        runner = plan.view.get('runner') if plan is not None else None
+        if runner is None and state is not None:
+            runner = teamd.running_runner(net.netns, name)
         if runner is None:
             return None  # no teamd: the team passes no traffic
-        master = net.link_by_index(state.master) if state.master else None
-        return bridge_problem(runner, state.name, master.name if master else 'this bridge',
-                              switch_configured)
+        return bridge_problem(runner, name, bridge, switch_configured)
 
 
 # teamd must stop before the device goes, and start after the device exists and has
@@ -286,18 +290,15 @@ class Teamd(Facet):
 
     title = 'teamd'
 
-    def __init__(self, team, config=None, state='present', mac=None, problems=(), bridge=None,
-                 switch_configured=False):
+    def __init__(self, team, config=None, state='present', mac=None, problems=(), bridge=None):
         self.team = team
         self.wanted = config
         self.state = state
         self.mac = mac
         # Problems found while parsing the request (ports), reported with the rest.
         self.request_problems = list(problems)
-        # The bridge this run attaches the team to: the guardrail judges the runner
-        # requested here, since the team may be created or changed in this run.
+        # The bridge this run attaches the team to (it cannot be one of its ports).
         self.bridge = bridge
-        self.switch_configured = switch_configured
         self.full_config = None
         self.port_states = {}
         self._restart_reasons = []
@@ -307,14 +308,16 @@ class Teamd(Facet):
             return []
         problems = self.request_problems + config_problems(self.wanted, self.team)
         if self.bridge:
-            problem = bridge_problem(self.wanted['runner']['name'], self.team, self.bridge,
-                                     self.switch_configured)
-            if problem:
-                problems.append(problem)
             if self.bridge in self.wanted['ports']:
                 problems.append('%s cannot be both a port of team %s and its bridge' % (
                     self.bridge, self.team))
         return problems
+
+    def link_plans(self, current):
+        """The runner this run gives the team: a bridge judges the team by it."""
+        if self.state == 'absent' or not self.wanted:
+            return []
+        return [LinkPlan(self.team, 'team', view={'runner': self.wanted['runner']['name']})]
 
     # ---- reading ----------------------------------------------------------------
     def read(self, net):
@@ -376,17 +379,7 @@ class Teamd(Facet):
                 problems.append(teamd.MISSING_TEAMD % binary)
         team_index = self.device.index if self.device is not None else None
         for port, state in self.port_states.items():
-            where = ' (namespace %s)' % net.netns if net.netns else ''
-            if state is None:
-                problems.append('port %s does not exist on this host%s' % (port, where))
-                continue
-            if state.kind in ('team', 'bridge', 'bond'):
-                problems.append('port %s is a %s; it cannot be a team port' % (port, state.kind))
-            elif state.master and state.master != team_index:
-                master = net.link_by_index(state.master)
-                problems.append('port %s is already a port of %s; release it there first, it is '
-                                'never moved between masters silently'
-                                % (port, master.name if master else 'ifindex %s' % state.master))
+            problems.extend(port_problems(net, port, state, 'team', self.team, team_index))
         return problems
 
     # ---- planning ---------------------------------------------------------------
@@ -541,12 +534,11 @@ def build_facets(params):
     facets = [
         LinkFacet(KIND, name, mtu=params['mtu'], mac=params['mac'], up=params['up'], title='team'),
         Teamd(name, config, mac=normalize_mac(params['mac']), problems=problems,
-              bridge=parse_bridge_attachment(params['bridge'])[0],
-              switch_configured=params['switch_configured']),
+              bridge=parse_bridge_attachment(params['bridge'])[0]),
     ]
-    # Teamd.validate already judged the requested runner; the BridgePorts check
-    # would judge the one running now, which this run may replace.
-    attachment = bridge_attachment(name, params['bridge'], switch_configured=True)
+    # BridgePorts judges the team by the runner this run gives it (Teamd's LinkPlan).
+    attachment = bridge_attachment(name, params['bridge'],
+                                   switch_configured=params['switch_configured'])
     return facets + ([attachment] if attachment else [])
 
 

@@ -73,7 +73,7 @@ def test_vlan_flags_are_one_number_and_qos_maps_sorted():
 
 def test_bond_members_and_team_ports_get_port_profiles():
     bond = LinkFacet(BondKind(), 'bond0', options=dict(mode='active-backup', miimon=100))
-    members = BondMembers('bond0', ['eth2', 'eth3'], bond)
+    members = BondMembers('bond0', ['eth2', 'eth3'])
     team = LinkFacet(TeamKind(), 'team0')
     teamd = Teamd('team0', {'runner': {'name': 'activebackup'}, 'ports': {'eth4': {'prio': 10}}})
     rendered = render([('bond_iface@bond0', [bond, members]), ('team_iface@team0', [team, teamd])],
