@@ -24,11 +24,18 @@ eval "$("$KVMNET_REPO/lab/dockerd" env)"
 
 # Searched before any installed "ansible" package, so the vendored pins win.
 export ANSIBLE_COLLECTIONS_PATH="$KVMNET_REPO/.cache/collections"
+# Lab-only roles (lab_endpoints) are not part of the collection.
+export ANSIBLE_ROLES_PATH="$KVMNET_REPO/lab/roles"
 # Scenarios live in molecule/ (not extensions/molecule/); say so explicitly.
 export MOLECULE_GLOB="molecule/*/molecule.yml"
 # Passed as "molecule -c $KVMNET_MOLECULE_BASE ..." (molecule has no env var for it).
 export KVMNET_MOLECULE_BASE="$KVMNET_REPO/molecule/_shared/base.yml"
-export KVMNET_LAB_INVENTORY="$KVMNET_REPO/inventories/lab"
+# A lab of another size than 2 (KVMNET_LAB_HOSTS) has the inventory lab/lab up wrote.
+if [ "${KVMNET_LAB_HOSTS:-2}" = 2 ]; then
+    export KVMNET_LAB_INVENTORY="$KVMNET_REPO/inventories/lab"
+else
+    export KVMNET_LAB_INVENTORY="$KVMNET_REPO/.cache/lab-inventory"
+fi
 
 # Speed through "docker exec": pipelining sends each module over the open
 # stdin of one exec (instead of mkdir, copy, chmod, run and rm: one docker

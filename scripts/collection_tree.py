@@ -44,12 +44,30 @@ def linked(base=DEFAULT_BASE):
     return base
 
 
+# Never copied: caches and environments (what .gitignore lists) outside a git checkout.
+UNTRACKED = ('.git', '.cache', '.venv', 'build', '__pycache__', '.pytest_cache')
+
+
+def source_files():
+    """The checkout's files, relative: what git tracks plus new files it does not ignore."""
+    try:
+        listing = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=REPO,
+                                 check=True, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL).stdout.decode()
+        return [path for path in listing.split('\0') if path]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (an export)
+        found = []
+        for top, dirs, files in os.walk(REPO):
+            dirs[:] = [name for name in dirs if name not in UNTRACKED]
+            found.extend(os.path.relpath(os.path.join(top, name), REPO) for name in files
+                         if not name.endswith('.pyc'))
+        return found
+
+
 def copied(base):
-    """``base`` as a collections path holding a copy of the files git knows (no caches)."""
+    """``base`` as a collections path holding a copy of the checkout's files (no caches)."""
     dest = collection_dir(base)
-    listing = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=REPO,
-                             check=True, stdout=subprocess.PIPE).stdout.decode()
-    for path in filter(None, listing.split('\0')):
+    for path in source_files():
         source = os.path.join(REPO, path)
         if not os.path.isfile(source):  # deleted in the work tree
             continue
