@@ -199,19 +199,27 @@ def test_bridged_traffic_dropped_by_iptables_and_by_nftables(netns, tmp_path):
     assert found['fix']['commands'][0][:3] == ['nft', 'insert', 'rule']
 
 
-def test_ip_forward_off_on_a_nat_gateway(netns):
+@pytest.mark.parametrize('nat', [True, False], ids=['nat', 'routed'])
+def test_ip_forward_off_on_the_vms_gateway(netns, nat):
+    """The host is the VMs' gateway (10.20.0.1) towards wan0: masquerading, or plainly
+    routing (the outside knows the way back)."""
     hv, vms = vm_host(netns)
     wan = netns('dgwan')
     veth(hv, 'wan0', wan, 'eth0')
     run(['ip', 'addr', 'add', '10.9.0.1/24', 'dev', 'wan0'], netns=hv)
+    run(['ip', 'route', 'add', 'default', 'via', '10.9.0.2'], netns=hv)
     run(['ip', 'addr', 'add', '10.9.0.2/24', 'dev', 'eth0'], netns=wan)
-    run(['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.20.0.0/24', '-o', 'wan0',
-         '-j', 'MASQUERADE'], netns=hv)
+    if nat:
+        run(['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.20.0.0/24', '-o', 'wan0',
+             '-j', 'MASQUERADE'], netns=hv)
+    else:
+        run(['ip', 'route', 'add', '10.20.0.0/24', 'via', '10.9.0.1'], netns=wan)
     run(['sysctl', '-qw', 'net.ipv4.ip_forward=0'], netns=hv)
     run(['ip', 'route', 'add', 'default', 'via', VMNET % 1], netns=vms[0])
     found = fault_found_fixed(hv, 'ip-forward-off', 'br0', 'VM to the outside',
                               lambda: ping(vms[0], '10.9.0.2', timeout=1))
     assert found['fix']['commands'] == [['sysctl', '-w', 'net.ipv4.ip_forward=1']]
+    assert ('NAT' in found['evidence']['vm_gateways']['br0']['why_routed']) == nat
 
 
 # ---- bridge ----------------------------------------------------------------------------

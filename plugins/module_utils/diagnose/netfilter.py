@@ -61,23 +61,41 @@ def _bridged_traffic_dropped(host, bridge):
                    ['iifname', bridge.name, 'oifname', bridge.name]))]
 
 
+def routing_reason(host, bridge, routed, default_oifs):
+    """Why the host routes for the VMs on ``bridge``, or None."""
+    if bridge.name in routed:
+        return 'listed in routed_bridges'
+    if host.firewall.nat_rules:
+        return 'NAT rules'
+    guests = [port for port in host.ports_of(bridge)
+              if host.is_vm_port(port) or (port.kind == 'veth' and port.link_netnsid is not None)]
+    if guests and default_oifs and bridge.index not in default_oifs:
+        return 'VMs behind it (%s), the default route elsewhere' % ', '.join(p.name for p in guests)
+    return None
+
+
 def _ip_forward(host, request):
     if host.sysctl('net.ipv4.ip_forward') != 0:
         return []
     routed = list(request.get('routed_bridges') or [])
-    if not routed and not host.firewall.nat_rules:
-        return []
-    gateways = OrderedDict((bridge.name, host.ipv4_of(bridge)) for bridge in host.of_kind('bridge')
-                           if host.ipv4_of(bridge) and (not routed or bridge.name in routed))
+    default_oifs = set(route.get('RTA_OIF') for route in host.routes
+                       if route['dst_len'] == 0 and route['type'] == 1)
+    gateways = OrderedDict()
+    for bridge in host.of_kind('bridge'):
+        if host.ipv4_of(bridge) and (not routed or bridge.name in routed):
+            reason = routing_reason(host, bridge, routed, default_oifs)
+            if reason:
+                gateways[bridge.name] = OrderedDict([('addresses', host.ipv4_of(bridge)),
+                                                     ('why_routed', reason)])
     if not gateways:
         return []
     evidence = OrderedDict([('net.ipv4.ip_forward', 0), ('vm_gateways', gateways),
                             ('nat_rules', host.firewall.nat_rules)])
     return [finding(
         'ip-forward-off', 'error', ', '.join(gateways), evidence,
-        'this host is the gateway of its VM networks (%s)%s, but net.ipv4.ip_forward is 0: '
+        'this host is the gateway of its VM networks (%s), but net.ipv4.ip_forward is 0: '
         'nothing a VM sends beyond its own subnet is routed, NAT or not'
-        % ('; '.join('%s %s' % (k, ', '.join(v)) for k, v in gateways.items()),
-           ' and masquerades for them' if host.firewall.nat_rules else ''),
+        % '; '.join('%s %s: %s' % (name, ', '.join(v['addresses']), v['why_routed'])
+                    for name, v in gateways.items()),
         command_fix('turn routing on (persist it in /etc/sysctl.d/)',
                     ['sysctl', '-w', 'net.ipv4.ip_forward=1']))]
