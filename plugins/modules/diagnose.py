@@ -68,8 +68,9 @@ options:
         elements: str
       routed_bridges:
         description:
-          - Bridges whose address is the VMs' gateway, so the host routes for them. Bridges
-            with an address count anyway when the host has NAT rules.
+          - Bridges whose address is the VMs' gateway, so the host routes for them. Without
+            it, a bridge with an address counts when the host has NAT rules, or when VM ports
+            sit behind it while the default route leaves through another interface.
         type: list
         elements: str
       vm_gateways:
