@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 APT_PACKAGES := iproute2 iputils-ping qemu-system-x86 linux-image-amd64 busybox-static \
-                libteam-utils cpio docker.io debootstrap git rsync
+                libteam-utils cpio docker.io debootstrap git rsync shellcheck
 
 .PHONY: help deps venv test unit netns kernel-lab molecule lint sanity lab lab-down site clean
 
@@ -38,7 +38,7 @@ molecule: deps
 	scripts/molecule-all
 lint: venv
 	scripts/lint
-sanity: venv
+sanity: deps
 	scripts/sanity
 
 lab: deps
