@@ -152,9 +152,23 @@ def mode_of(state):
     return _MODE.decode(state.data.get('IFLA_%s_MODE' % state.kind.upper()))
 
 
-def _macvlans_on(msgs, parent):
-    return [other for other in (LinkState(msg) for msg in msgs)
-            if other.kind in MACVLAN_KINDS and other.parent == parent.index]
+def _macvlans_on(session, where, parent, **request):
+    """The macvlans and macvtaps on ``parent`` that ``session`` sees (in another
+    namespace with IFLA_IF_NETNSID); the kernel filters the dump by kind (4.6+)."""
+    found = []
+    for kind in MACVLAN_KINDS:
+        msgs = session.call('reading the %s links of %s' % (kind, where), 'link', 'dump',
+                            **compat.dump_arguments(
+                                lambda msg, kind=kind: _kind_of(msg) == kind,
+                                IFLA_LINKINFO={'attrs': [('IFLA_INFO_KIND', kind)]}, **request))
+        found.extend(other for other in (LinkState(msg) for msg in msgs)
+                     if other.parent == parent.index)
+    return found
+
+
+def _kind_of(msg):
+    info = msg.get('IFLA_LINKINFO')
+    return info.get('IFLA_INFO_KIND') if info else None
 
 
 def _namespace_path(namespace):
@@ -321,7 +335,7 @@ class MacvlanLink(LinkFacet):
         ``origin`` are looked at further.
         """
         found = []
-        for other in _macvlans_on(origin.call('reading links', 'link', 'dump'), parent):
+        for other in _macvlans_on(origin, 'its own namespace', parent):
             if other.link_netnsid is None and not (self.target is None and other.name == self.name):
                 found.append((other.name, mode_of(other)))
         elsewhere = [name for name in _named_namespaces() if name != self.origin]
@@ -331,9 +345,8 @@ class MacvlanLink(LinkFacet):
             nsid = _peer_id(origin, namespace)
             if nsid is None:
                 continue
-            candidates = [other for other in _macvlans_on(origin.call(
-                'reading links of %s' % self.where(namespace), 'link', 'dump',
-                **compat.dump_arguments(lambda msg: True, IFLA_IF_NETNSID=nsid)), parent)
+            candidates = [other for other in _macvlans_on(origin, self.where(namespace), parent,
+                                                          IFLA_IF_NETNSID=nsid)
                 if other.link_netnsid is not None
                 and not (namespace == self.target and other.name == self.name)]
             if not candidates:
