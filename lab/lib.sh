@@ -19,11 +19,53 @@ LAB_GATEWAY=172.31.250.1
 MOL_NET=kvmnet-molecule
 MOL_SUBNET=172.31.251.0/24
 MOL_GATEWAY=172.31.251.1
-LAB_HOSTS=(hv1 hv2)
-declare -A LAB_IP=([hv1]=172.31.250.11 [hv2]=172.31.250.12)
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Lab size: KVMNET_LAB_HOSTS=N gives hypervisors hv1..hvN at 172.31.250.11, .12, ...
+# (2 by default, the hosts inventories/lab lists; any other size gets a generated
+# inventory, see write_lab_inventory).
+LAB_HOST_COUNT=${KVMNET_LAB_HOSTS:-2}
+[[ $LAB_HOST_COUNT =~ ^[0-9]+$ ]] && ((LAB_HOST_COUNT >= 1 && LAB_HOST_COUNT <= 200)) \
+    || die "KVMNET_LAB_HOSTS must be a number of hosts from 1 to 200, got '$LAB_HOST_COUNT'"
+LAB_HOSTS=()
+declare -A LAB_IP=()
+for ((i = 1; i <= LAB_HOST_COUNT; i++)); do
+    LAB_HOSTS+=("hv$i")
+    LAB_IP[hv$i]=172.31.250.$((10 + i))
+done
+unset i
+
+# For a lab of another size than inventories/lab's: the same group and host
+# variables (linked), and a hosts.yml listing hv1..hvN with their underlay address.
+write_lab_inventory() {
+    local h dir=$CACHE_DIR/lab-inventory
+    ((LAB_HOST_COUNT == 2)) && return 0
+    mkdir -p "$dir"
+    ln -sfn "$REPO_ROOT/inventories/lab/group_vars" "$dir/group_vars"
+    ln -sfn "$REPO_ROOT/inventories/lab/host_vars" "$dir/host_vars"
+    {
+        printf -- '---\n# Written by lab/lab up for KVMNET_LAB_HOSTS=%s.\n' "$LAB_HOST_COUNT"
+        printf 'all:\n  children:\n    hypervisors:\n      hosts:\n'
+        for h in "${LAB_HOSTS[@]}"; do
+            printf '        %s:\n          ansible_host: kvmnet-%s\n' "$h" "$h"
+            printf '          kvmnet_lab_underlay_ip: %s\n' "${LAB_IP[$h]}"
+        done
+    } >"$dir/hosts.yml"
+    log "inventory for $LAB_HOST_COUNT hosts: $dir"
+}
+
+# Lab hypervisors beyond this size, left by a bigger lab: removed.
+remove_extra_hosts() {
+    local name number
+    while read -r name; do
+        number=${name#kvmnet-hv}
+        [[ $number =~ ^[0-9]+$ ]] && ((number > LAB_HOST_COUNT)) || continue
+        docker rm -f "$name" >/dev/null
+        log "$name removed (the lab has $LAB_HOST_COUNT hosts now)"
+    done < <(docker ps -a --filter "label=$LAB_LABEL" --format '{{.Names}}')
+}
 
 need_root() {
     [[ $(id -u) -eq 0 ]] || die "$1 needs root"
