@@ -4,13 +4,13 @@ VENV := .venv
 APT_PACKAGES := iproute2 iputils-ping qemu-system-x86 linux-image-amd64 busybox-static \
                 libteam-utils cpio docker.io debootstrap git rsync shellcheck
 
-.PHONY: help deps venv test unit netns kernel-lab molecule lint sanity lab lab-down site clean
+.PHONY: help deps venv test unit netns kernel-lab matrix molecule lint sanity lab lab-down site clean
 
 help:
 	@echo "make lab         build the two-hypervisor lab, run site.yml, print the connectivity table"
 	@echo "make lab-down    tear the lab down"
 	@echo "make test        every test tier (unit, netns, kernel-lab, molecule, lint, sanity)"
-	@echo "make unit | netns | kernel-lab | molecule | lint | sanity   one tier"
+	@echo "make unit | netns | kernel-lab | matrix | molecule | lint | sanity   one tier"
 
 # apt only when something is missing: CI machines start bare, developers' do not.
 deps: venv
@@ -34,6 +34,8 @@ netns: deps
 	scripts/tier netns tests/netns -q
 kernel-lab: deps
 	tests/kernel_lab/run -q
+matrix: deps
+	scripts/matrix
 molecule: deps
 	scripts/molecule-all
 lint: venv

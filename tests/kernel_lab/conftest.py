@@ -219,6 +219,43 @@ class InProcessModules:
         return result
 
 
+class TargetInterpreterModules(InProcessModules):
+    """Runs each module under another interpreter (a row of tests/matrix), one process
+    per task: ``PYTHON -m <module> ARGS_FILE``, the way Ansible's module debugging runs
+    one. The interpreter must import ansible.module_utils and the collection (the
+    wrapper tests/matrix/setup.py writes sets its PYTHONPATH)."""
+
+    def __init__(self, python, workdir):
+        self.python = python
+        self.workdir = workdir
+
+    def run(self, module, args, check_mode, diff):
+        import json
+
+        arguments = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        path = os.path.join(self.workdir, "args-%s.json" % uuid.uuid4().hex[:8])
+        with open(path, "w") as handle:
+            json.dump({"ANSIBLE_MODULE_ARGS": arguments}, handle)
+        name = "ansible_collections.kvmnet.hostnet.plugins.modules." + module.split(".")[-1]
+        proc = subprocess.run([self.python, "-m", name, path], capture_output=True,
+                              text=True, timeout=300, check=False)
+        lines = proc.stdout.strip().splitlines()
+        if not lines:
+            raise AssertionError("%s under %s printed no result (exit %d): %s" % (
+                module, self.python, proc.returncode, proc.stderr[-3000:]))
+        result = json.loads(lines[-1])
+        result.setdefault("changed", False)
+        return result
+
+
+def pytest_addoption(parser):
+    parser.addoption("--target-python", default=None,
+                     help="run modules with this interpreter instead of in-process")
+
+
 @pytest.fixture
-def play():
+def play(request, tmp_path):
+    python = request.config.getoption("--target-python")
+    if python:
+        return TargetInterpreterModules(python, str(tmp_path))
     return InProcessModules()

@@ -40,7 +40,8 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import 
 MINIMUM = (0, 7, 3)
 # pyroute2 0.9 uses typing features of Python 3.8; 0.8.1 is the newest for 3.6/3.7.
 NEWEST_FOR_OLD_PYTHON = '0.8.1'
-PRIVATE_ROOT = '/usr/local/lib/kvmnet-hostnet'
+# Tests point it elsewhere, so that they never install into the machine's own path.
+PRIVATE_ROOT = os.environ.get('KVMNET_HOSTNET_PYTHON_ROOT', '/usr/local/lib/kvmnet-hostnet')
 NETNS_DIR = '/var/run/netns'
 CLONE_NEWNET = 0x40000000
 

@@ -1,0 +1,106 @@
+"""Every module this kernel supports, on every matrix row, through ansible-playbook.
+
+One hypervisor namespace (hv) holds what the modules build: a bridge with an address,
+a VXLAN VTEP on it, a macvlan and a VM tap. A VM namespace hangs off the bridge and a
+peer hypervisor ends the overlay, so pings prove that the bridge forwards and that
+the VTEP reaches its peer. Each phase is one playbook with every module in it:
+create, run again (unchanged), check mode (predicts, touches nothing), a change in
+place (same ifindex), absent. vlan/bond/team need the kernel lab (tests/kernel_lab;
+scripts/matrix runs it with the 3.6 row's interpreter).
+"""
+
+from matrixlab import each_row, row_play  # noqa: F401 pylint: disable=unused-import
+from netlab import link, ping, run, snapshot, veth
+
+BRIDGE = 'kvmnet.hostnet.linux_bridge'
+VXLAN = 'kvmnet.hostnet.vxlan_vtep'
+MACVLAN = 'kvmnet.hostnet.macvlan_iface'
+VM_NIC = 'kvmnet.hostnet.kvm_vm_nic'
+MODULES = (BRIDGE, VXLAN, MACVLAN, VM_NIC)
+CREATED = ('br0', 'vx42', 'mv0', 'web01-0')
+HV_IP, VM_IP, PEER_VM_IP = '192.0.2.1', '192.0.2.2', '192.0.2.3'
+UNDERLAY_HV, UNDERLAY_PEER = '198.51.100.1', '198.51.100.2'
+
+
+def lab(netns):
+    """hv with a VM behind vnet0, an underlay u0 to a peer VTEP, a macvlan parent."""
+    hv, vm, peer = netns('mxhv'), netns('mxvm'), netns('mxpeer')
+    veth(hv, 'vnet0', vm, 'eth0')
+    run(['ip', 'addr', 'add', VM_IP + '/24', 'dev', 'eth0'], netns=vm)
+    veth(hv, 'u0', peer, 'u0p')
+    run(['ip', 'addr', 'add', UNDERLAY_HV + '/24', 'dev', 'u0'], netns=hv)
+    run(['ip', 'addr', 'add', UNDERLAY_PEER + '/24', 'dev', 'u0p'], netns=peer)
+    run(['ip', 'link', 'add', 'vx42', 'type', 'vxlan', 'id', '42', 'local', UNDERLAY_PEER,
+         'remote', UNDERLAY_HV, 'dstport', '4789', 'dev', 'u0p'], netns=peer)
+    run(['ip', 'addr', 'add', PEER_VM_IP + '/24', 'dev', 'vx42'], netns=peer)
+    run(['ip', 'link', 'set', 'vx42', 'up'], netns=peer)
+    veth(hv, 'eth2')
+    return hv, vm, peer
+
+
+def tasks(hv, state='present', changed=False, check=False):
+    """One task per module; ``changed`` alters one option of each, in place."""
+    if state == 'absent':
+        args = [dict(vm='web01', state='absent'), dict(name='mv0', state='absent'),
+                dict(name='vx42', state='absent'), dict(name='br0', state='absent')]
+        modules = (VM_NIC, MACVLAN, VXLAN, BRIDGE)
+    else:
+        args = [
+            dict(name='br0', stp=False, forward_delay=0, ports=['vnet0'],
+                 ageing_time=60 if changed else 120, addresses=[HV_IP + '/24']),
+            dict(name='vx42', vni=42, local=UNDERLAY_HV, dev='u0', remote=UNDERLAY_PEER,
+                 bridge={'name': 'br0'}, ttl=32 if changed else 16),
+            dict(name='mv0', parent='eth2', mode='bridge', mtu=1300 if changed else 1400),
+            dict(vm='web01', bridge='br0', port_options={'learning': not changed}),
+        ]
+        modules = MODULES
+    return [{module: dict(arguments, netns=hv), 'check_mode': check, 'diff': True}
+            for module, arguments in zip(modules, args)]
+
+
+def ifindexes(ns):
+    return dict((name, (link(ns, name) or {}).get('ifindex')) for name in CREATED)
+
+
+def problems(results, changed):
+    """Tasks that failed or whose changed flag is not ``changed``, as readable lines."""
+    found = []
+    for result in results:
+        name = result.get('invocation', {}).get('module_args', {}).get('name') or result
+        if result.get('failed'):
+            found.append('%s failed: %s %s' % (name, result.get('msg'),
+                                               result.get('module_stderr', '')[-1500:]))
+        elif result.get('changed') is not changed:
+            found.append('%s: changed=%s, expected %s; plan %s' % (
+                name, result.get('changed'), changed, result.get('plan')))
+    return found
+
+
+@each_row()
+def test_every_module_create_rerun_check_change_absent(row_play, row, netns):
+    play = row_play(row)
+    hv = lab(netns)[0]
+
+    assert problems(play(*tasks(hv)), changed=True) == []
+    created = ifindexes(hv)
+    assert None not in created.values(), created
+    assert ping(hv, VM_IP), 'the bridge does not forward to the VM namespace'
+    assert ping(hv, PEER_VM_IP), 'the VTEP does not reach its peer over the underlay'
+
+    assert problems(play(*tasks(hv)), changed=False) == []
+
+    before = snapshot(hv)
+    assert problems(play(*tasks(hv, changed=True, check=True)), changed=True) == []
+    assert snapshot(hv) == before, 'check mode changed the host'
+
+    assert problems(play(*tasks(hv, changed=True)), changed=True) == []
+    assert ifindexes(hv) == created, 'a change in place recreated a link'
+    assert link(hv, 'br0')['linkinfo']['info_data']['ageing_time'] == 6000
+    assert link(hv, 'vx42')['linkinfo']['info_data']['ttl'] == 32
+    assert link(hv, 'mv0')['mtu'] == 1300
+    assert link(hv, 'web01-0')['linkinfo']['info_slave_data']['learning'] is False
+    assert ping(hv, PEER_VM_IP), 'the overlay broke after the change'
+
+    assert problems(play(*tasks(hv, state='absent')), changed=True) == []
+    assert [name for name in CREATED if link(hv, name)] == []
+    assert link(hv, 'vnet0') and link(hv, 'eth2') and link(hv, 'u0'), 'absent removed a parent'
