@@ -110,6 +110,17 @@ SCENARIOS = {
          ['ip', 'addr', 'add', '10.40.0.3/24', 'dev', 'mvf'],
          ['ip', 'route', 'add', '10.41.0.0/16', 'via', '10.40.0.1', 'dev', 'mvf', 'table', '7']],
         dict(name='mvf', parent='nic1', mode='vepa')),
+    'macvlan-source-mode-recreate': (
+        'macvlan_iface',
+        [['ip', 'link', 'add', 'nic0', 'type', 'veth', 'peer', 'name', 'nic0x'],
+         ['ip', 'link', 'add', 'nic1', 'type', 'veth', 'peer', 'name', 'nic1x'],
+         ['ip', 'link', 'add', 'link', 'nic0', 'name', 'mvs', 'type', 'macvlan', 'mode', 'source'],
+         ['ip', 'link', 'set', 'link', 'dev', 'mvs', 'type', 'macvlan', 'macaddr', 'add',
+          '52:54:00:00:00:31'],
+         ['ip', 'link', 'set', 'link', 'dev', 'mvs', 'type', 'macvlan', 'macaddr', 'add',
+          '52:54:00:00:00:32']],
+        dict(name='mvs', parent='nic1', mode='source',
+             source_macs=['52:54:00:00:00:32', '52:54:00:00:00:33'])),
     'tap-on-bridge': (
         'kvm_vm_nic',
         [['ip', 'link', 'add', 'brk', 'type', 'bridge'],

@@ -105,25 +105,29 @@ class Addresses(Facet):
                 return route.get('RTA_GATEWAY')
         return None
 
+    def resolve(self, net, current):
+        """What a takeover moves: the NIC's addresses and its routes, as they are now."""
+        nic = net.link(self.takeover_from) if self.takeover_from else None
+        if nic is None:
+            return
+        self.moved = self._addresses(net, nic.index)
+        self.moved_routes = [r for r in net.routes(oif=nic.index) if r['proto'] != RTPROT_KERNEL]
+        for route in net.routes(oif=nic.index, family=socket.AF_INET6):
+            if route['proto'] != RTPROT_KERNEL and route not in self.moved_routes:
+                self.moved_routes.append(route)
+
     def check(self, net, current):
         problems = []
         if self.takeover_from:
             nic = net.link(self.takeover_from)
             if nic is None:
                 problems.append('takeover_from %s does not exist' % self.takeover_from)
-            else:
-                self.moved = self._addresses(net, nic.index)
-                self.moved_routes = [r for r in net.routes(oif=nic.index)
-                                     if r['proto'] != RTPROT_KERNEL]
-                for route in net.routes(oif=nic.index, family=socket.AF_INET6):
-                    if route['proto'] != RTPROT_KERNEL and route not in self.moved_routes:
-                        self.moved_routes.append(route)
-                if self.wanted is not None:
-                    missing = [a for a in self.moved if ipaddress.ip_interface(u'%s' % a) not in self.wanted]
-                    if missing:
-                        problems.append('takeover_from %s would move %s, which addresses does not list: '
-                                        'add them to addresses or remove them from %s first'
-                                        % (self.takeover_from, ', '.join(missing), self.takeover_from))
+            elif self.wanted is not None:
+                missing = [a for a in self.moved if ipaddress.ip_interface(u'%s' % a) not in self.wanted]
+                if missing:
+                    problems.append('takeover_from %s would move %s, which addresses does not list: '
+                                    'add them to addresses or remove them from %s first'
+                                    % (self.takeover_from, ', '.join(missing), self.takeover_from))
         if self.gateway is not None and not (self.gateway.version == 6 and self.gateway.is_link_local):
             # A link-local gateway (fe80::1) is on every link; any other needs a subnet.
             final = self._final_addresses(current)

@@ -312,6 +312,14 @@ class LinkFacet(Facet):
         """The new link keeps its MAC unless one was asked for."""
         return self.mac if self.mac is not None else current.get('mac')
 
+    def _carried_by_kind(self):
+        """More (what, [items], step(net, index)) a recreate carries over for this kind."""
+        return ()
+
+    def _restorer(self, current):
+        """``create(net, index)`` that brings the link back as read before the run."""
+        return self._creator(self._current_options(current), current.get('mac'), current.get('mtu'))
+
     def _current_options(self, current):
         return OrderedDict((key, current.get(key)) for key in self.link_kind.options
                            if current.get(key) is not None)
@@ -328,8 +336,7 @@ class LinkFacet(Facet):
         values = self._recreate_values(current)
         create_new = self._creator(values, self._recreate_mac(current, values),
                                    self.mtu if self.mtu is not None else current.get('mtu'))
-        create_old = self._creator(self._current_options(current), current.get('mac'),
-                                   current.get('mtu'))
+        create_old = self._restorer(current)
 
         def delete_old(net):
             net.call('removing %s to recreate it' % name, 'link', 'del', index=net.index(name))
@@ -363,7 +370,7 @@ class LinkFacet(Facet):
              snapshot.add_addresses),
             ('routes', [route_text(r) for r in snapshot.routes], snapshot.add_routes),
             ('FDB entries', [fdb_text(e) for e in snapshot.fdb], snapshot.add_fdb),
-        )
+        ) + self._carried_by_kind()
         up = self.up if self.up is not None else current.get('up')
         if up:
             # Before its addresses and routes: a gateway is only reachable on a link up.

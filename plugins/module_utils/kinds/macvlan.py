@@ -423,6 +423,27 @@ class MacvlanLink(LinkFacet):
             return ' (parent %s is taken by passthru endpoint %s)' % (parent.name, taken[0])
         return ''
 
+    def _carried_by_kind(self):
+        macs = self.link_kind.source_macs(self.current_state)
+        return (('source MACs', macs, lambda net, index: self._add_source_macs(net, macs)),)
+
+    def _restorer(self, current):
+        """The old link with its source-mode MAC list, which goes with the link."""
+        create = super(MacvlanLink, self)._restorer(current)
+        macs = self.link_kind.source_macs(self.current_state)
+
+        def restore(net, index=None):
+            create(net, index)
+            self._add_source_macs(net, macs)
+        return restore
+
+    def _add_source_macs(self, net, macs):
+        kind = self.link_kind
+        for mac in macs:
+            net.call('adding source MAC %s to %s' % (mac, self.name), 'link', 'set',
+                     index=net.index(self.name), kind=kind.kind,
+                     **kind.macaddr_keywords(MACADDR_ADD, mac))
+
     def _recreate_values(self, current):
         # The parent is the wanted one; nopromisc only exists in passthru.
         values = self._current_options(current)
@@ -489,8 +510,8 @@ class SourceMacs(Facet):
         return self.link.link_kind.source_macs(state)
 
     def plan(self, net, current):
-        # A new or recreated link starts with an empty list.
-        have = [] if current is None or self.link.recreated else current
+        # A new link starts with an empty list; a recreated one gets its list back.
+        have = [] if current is None else current
         kind = self.link.link_kind
         name = self.link.name
 
