@@ -22,7 +22,7 @@ description:
     name, before anything is touched.
   - Items may depend on each other. A VLAN a bridge lists in its ports, a VXLAN or a VM NIC
     attached to a bridge the same call creates, a VLAN on a bond of the same call are
-    resolved in that order (bonds, teams, vlans, bridges, vxlans, macvlans, vm_nics), and
+    resolved in that order (bonds, teams, vlans, bridges, vxlans, veths, macvlans, vm_nics), and
     check mode on an empty host predicts the whole topology without failing.
   - One undo journal covers the whole call; a failure in any item rolls back every change
     of the call.
@@ -79,6 +79,11 @@ options:
     type: list
     elements: dict
     default: []
+  veths:
+    description: veth pairs; each item takes the options of M(kvmnet.hostnet.veth_pair).
+    type: list
+    elements: dict
+    default: []
   macvlans:
     description:
       - Macvlans and macvtaps; each item takes the options of M(kvmnet.hostnet.macvlan_iface).
@@ -96,7 +101,7 @@ options:
     description:
       - Sections whose unlisted links are removed. For each section named, every link of its
         kinds (bonds C(bond), teams C(team), vlans C(vlan), bridges C(bridge), vxlans
-        C(vxlan), macvlans C(macvlan) and C(macvtap), vm_nics C(tun) and C(macvtap)) that
+        C(vxlan), veths C(veth), macvlans C(macvlan) and C(macvtap), vm_nics C(tun) and C(macvtap)) that
         carries the alias C(kvmnet:host_network) and is not listed by any item is removed.
       - Links without the marker (made by hand, by libvirt, by another tool) are never
         removed. A tap a running VM holds open fails the call instead of being removed.
@@ -104,7 +109,7 @@ options:
         be rolled back.
     type: list
     elements: str
-    choices: [bonds, teams, vlans, bridges, vxlans, macvlans, vm_nics]
+    choices: [bonds, teams, vlans, bridges, vxlans, veths, macvlans, vm_nics]
     default: []
   confirm_timeout:
     description:
@@ -172,7 +177,7 @@ recreated:
   type: bool
 items:
   description:
-    - One entry per item, in build order (bonds, teams, vlans, bridges, vxlans, macvlans,
+    - One entry per item, in build order (bonds, teams, vlans, bridges, vxlans, veths, macvlans,
       vm_nics), each with the return values of its single module.
   returned: always
   type: list

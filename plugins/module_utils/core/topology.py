@@ -35,6 +35,7 @@ SECTIONS = OrderedDict([
     ('vlans', ('vlan_sub', 'vlan', ('vlan',))),
     ('bridges', ('linux_bridge', 'bridge', ('bridge',))),
     ('vxlans', ('vxlan_vtep', 'vxlan', ('vxlan',))),
+    ('veths', ('veth_pair', 'veth', ('veth',))),
     ('macvlans', ('macvlan_iface', 'macvlan', ('macvlan', 'macvtap'))),
     ('vm_nics', ('kvm_vm_nic', 'vm_nic', ('tun', 'macvtap'))),
 ])

@@ -12,7 +12,7 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import (
-    bond, bridge, macvlan, tap, team, vlan, vxlan)
+    bond, bridge, macvlan, tap, team, veth, vlan, vxlan)
 
 KINDS = dict((kind.kind, kind) for kind in (
     bond.KIND,
@@ -20,18 +20,20 @@ KINDS = dict((kind.kind, kind) for kind in (
     macvlan.MACVLAN_KIND, macvlan.MACVTAP_KIND,
     tap.KIND,
     team.KIND,
+    veth.KIND,
     vlan.KIND,
     vxlan.KIND,
 ))
 
 # Every link module, in the order a host is built: aggregates first, then what
-# sits on them (VLANs), the bridges, the tunnels and devices attached to bridges.
+# sits on them (VLANs), the bridges, then the links attached to bridges.
 MODULES = OrderedDict((module.name, module) for module in (
     bond.MODULE,
     team.MODULE,
     vlan.MODULE,
     bridge.MODULE,
     vxlan.MODULE,
+    veth.MODULE,
     macvlan.MODULE,
     tap.MODULE,
 ))

@@ -9,7 +9,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import MODULES
 
 BUILD_ORDER = ['bond_iface', 'team_iface', 'vlan_sub', 'linux_bridge', 'vxlan_vtep',
-               'macvlan_iface', 'kvm_vm_nic']
+               'veth_pair', 'macvlan_iface', 'kvm_vm_nic']
 
 
 def test_modules_are_registered_in_the_order_a_host_is_built():
