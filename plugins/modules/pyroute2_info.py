@@ -22,8 +22,10 @@ author:
 options: {}
 attributes:
   check_mode:
+    description: Reads only; check mode runs it unchanged.
     support: full
   diff_mode:
+    description: Nothing to show as a diff.
     support: none
 '''
 

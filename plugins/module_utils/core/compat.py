@@ -105,7 +105,7 @@ _add_private_path()
 try:
     import pyroute2
     from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.exceptions import NetlinkError  # pylint: disable=unused-import  # re-exported
     IMPORT_ERROR = None
 except Exception as import_error:  # pylint: disable=broad-except
     # Not only ImportError: a pyroute2 too new for the interpreter fails with
