@@ -2,15 +2,15 @@
 SHELL := /bin/bash
 VENV := .venv
 APT_PACKAGES := iproute2 iputils-ping qemu-system-x86 linux-image-amd64 busybox-static \
-                libteam-utils cpio docker.io debootstrap git rsync shellcheck
+                libteam-utils cpio docker.io debootstrap git rsync shellcheck openssh-client
 
-.PHONY: help deps venv test unit netns kernel-lab matrix molecule lint sanity lab lab-down site clean
+.PHONY: help deps venv test unit netns kernel-lab matrix molecule confirm lint sanity lab lab-down site clean
 
 help:
 	@echo "make lab         build the two-hypervisor lab, run site.yml, print the connectivity table"
 	@echo "make lab-down    tear the lab down"
 	@echo "make test        every test tier (unit, netns, kernel-lab, molecule, lint, sanity)"
-	@echo "make unit | netns | kernel-lab | matrix | molecule | lint | sanity   one tier"
+	@echo "make unit | netns | kernel-lab | matrix | molecule | confirm | lint | sanity   one tier"
 
 # apt only when something is missing: CI machines start bare, developers' do not.
 deps: venv
@@ -42,6 +42,8 @@ lint: venv
 	scripts/lint
 sanity: deps
 	scripts/sanity
+confirm: deps
+	tests/lab/run -q
 
 lab: deps
 	lab/lab up
