@@ -9,9 +9,9 @@ import json
 import os
 import subprocess
 
-from inprocess import FaultInjector, run_module
+from faults import FaultInjector, namespace_state
+from inprocess import run_module
 from netlab import ip_json, link, run
-from test_fault_injection import namespace_state
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import lock as lock_module
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import session as session_module

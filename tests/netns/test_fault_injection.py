@@ -13,14 +13,12 @@ within seconds; the faults alternate between a kernel refusal and an unexpected
 exception (a bug between two calls), which must roll back the same way.
 """
 
-import json
-
 import pytest
 
-from inprocess import INJECTED, FQCN, FaultInjector, run_module
-from netlab import _without_timers, ip_json, run
+from faults import FaultInjector, every_fault_rolls_back
+from netlab import run
 
-# (module, setup commands, module arguments); "{ns}" is the namespace.
+# (module, setup commands run in the namespace, module arguments)
 SCENARIOS = {
     'bridge-create-ports-addresses-gateway': (
         'linux_bridge',
@@ -134,46 +132,11 @@ SCENARIOS = {
 }
 
 
-def namespace_state(ns):
-    """Everything a run may change in ``ns``, as text: what 'unchanged' is compared on."""
-    state = dict(
-        links=ip_json(ns, 'link', 'show'),
-        addresses=ip_json(ns, 'address', 'show'),
-        routes4=ip_json(ns, 'route', 'show', 'table', 'all'),
-        routes6=ip_json(ns, '-6', 'route', 'show', 'table', 'all'),
-        ports=ip_json(ns, 'bridge', 'link', 'show'),
-        # Hash-table order is not configuration.
-        fdb=sorted(ip_json(ns, 'bridge', 'fdb', 'show'), key=lambda e: json.dumps(e, sort_keys=True)),
-    )
-    return json.dumps(_without_qdisc(_without_timers(state)), indent=1, sort_keys=True)
-
-
-def _without_qdisc(state):
-    # A link that was ever up keeps the kernel's default qdisc ("noqueue") where a
-    # never-activated one shows "noop": bringing a port up and down again is
-    # undone, but the kernel does not detach the qdisc it attached.
-    # A bridge's TSO limits are the lowest of its ports', and stay so when the last
-    # port leaves: derived by the kernel, not configuration.
-    for entry in state['links'] + state['addresses']:
-        if entry.get('qdisc') in ('noop', 'noqueue'):
-            entry['qdisc'] = 'noop|noqueue'
-        if entry.get('linkinfo', {}).get('info_kind') == 'bridge':
-            entry.pop('tso_max_size', None)
-            entry.pop('tso_max_segs', None)
-    return state
-
-
 def build(netns, name):
     ns = netns('fi')
     for argv in SCENARIOS[name][1]:
         run(argv, netns=ns)
     return ns
-
-
-def first_difference(before, after):
-    import difflib
-    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm='', n=2))
-    return '\n'.join(lines[2:40])
 
 
 TOTAL = {'pairs': 0}
@@ -189,41 +152,7 @@ def report_pairs():
 @pytest.mark.parametrize('name', sorted(SCENARIOS))
 def test_every_failing_kernel_call_leaves_the_namespace_as_it_was(name, netns, monkeypatch):
     module, _setup, args = SCENARIOS[name]
-    faults = FaultInjector(monkeypatch)
-
-    ns = build(netns, name)
-    faults.arm()
-    clean = run_module(FQCN + module, dict(args, netns=ns))
-    assert not clean.get('failed'), clean.get('msg')
-    assert clean['changed']
-    count = len(faults.calls)
-    assert count > 0
-
-    ns = build(netns, name)
-    failures = []
-    for k in range(1, count + 1):
-        before = namespace_state(ns)
-        faults.arm(fail_at=k, kind='bug' if k % 2 == 0 else 'kernel')
-        result = run_module(FQCN + module, dict(args, netns=ns))
-        TOTAL['pairs'] += 1
-        after = namespace_state(ns)
-        message = result.get('msg', '')
-        if faults.failed_action is None:
-            failures.append('k=%d: the run made fewer calls than %d' % (k, count))
-            continue
-        if not result.get('failed'):
-            failures.append('k=%d: a failed %r was not reported' % (k, faults.failed_action))
-        elif INJECTED not in message or (faults.kind == 'kernel' and faults.failed_action not in message):
-            failures.append('k=%d: the message does not name what failed (%s): %s'
-                            % (k, faults.failed_action, message))
-        if after != before:
-            failures.append('k=%d (%s failed): the namespace changed, %s; message: %s' % (
-                k, faults.failed_action, first_difference(before, after), message))
-        elif 'NOT everything' in message:
-            failures.append('k=%d: the namespace is unchanged but the message says otherwise: %s'
-                            % (k, message))
-    assert not failures, '\n'.join(failures)
-    # The namespace still accepts the change: nothing half-done blocks the next run.
-    faults.arm()
-    final = run_module(FQCN + module, dict(args, netns=ns))
-    assert not final.get('failed'), final.get('msg')
+    pairs, problems = every_fault_rolls_back(lambda: build(netns, name), module, args,
+                                             FaultInjector(monkeypatch))
+    TOTAL['pairs'] += pairs
+    assert not problems, '\n'.join(problems)
