@@ -20,8 +20,8 @@ description:
     be adopted before the collection manages it (C(playbooks/adopt.yml)).
   - Leaves out what the collection does not manage and lists it in RV(left_out) with the
     reason, namely libvirt's C(vnetN)/C(macvtapN) devices, Docker's bridges and veths, NICs
-    (they appear as ports and parents), kinds without a module, and taps whose name does
-    not tell their VM.
+    (they appear as ports and parents), kinds the role has no variable for (veth), and
+    taps whose name does not tell their VM.
   - Read-only.
 author:
   - kvmnet.hostnet developers (@kvmnet)

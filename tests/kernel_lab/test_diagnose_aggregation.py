@@ -60,6 +60,14 @@ def test_seed_000_team_roundrobin_found_and_fixed(play, netns):
     assert fdb_port_of(host, vm_mac) == 'vmp'
     assert diagnose(play, host, vm_mac) == []
 
+    # One of the two members down: still carrying, no redundancy left.
+    run(['ip', 'link', 'set', 'a2', 'down'], netns=host)
+    found = the(diagnose(play, host, vm_mac), 'aggregation-degraded', team)
+    assert found['evidence']['members'] == {'a1': 'up', 'a2': 'admin down'}
+    assert ping_within(vm, GW_IP, 10)  # teamd fails over if a2 was the active port
+    apply_fix(play, host, found['fix'])
+    assert diagnose(play, host, vm_mac) == []
+
 
 def test_bond_flooding_mode_then_members_down(play, netns):
     host, _switch, vm, _gw, vm_mac = lab(netns)

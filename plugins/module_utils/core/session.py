@@ -239,8 +239,12 @@ class NetlinkSession:
 
     # ---- whole-host reads (diagnosis, host_network_info) -------------------
     def all_links(self):
-        """Every link of the namespace as LinkState, in ifindex order."""
-        return sorted((LinkState(m) for m in self.ipr.link('dump')), key=lambda s: s.index)
+        """Every link of the namespace as LinkState, in ifindex order; while remember()
+        is on, later reads of any of them are served from this one dump."""
+        states = sorted((LinkState(m) for m in self.ipr.link('dump')), key=lambda s: s.index)
+        for state in states:
+            self._remember(state.name, state)
+        return states
 
     def all_addresses(self):
         """{ifindex: [(ip/prefix, family, scope, msg), ...]} for every link."""

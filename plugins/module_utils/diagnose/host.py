@@ -77,6 +77,7 @@ class HostState:
         self.netns = netns
         self.named_vm_ports = set(vm_ports)
         self.net = net
+        net.remember()  # one link dump serves every check
         self.links = net.all_links()
         self.by_name = dict((link.name, link) for link in self.links)
         self.by_index = dict((link.index, link) for link in self.links)

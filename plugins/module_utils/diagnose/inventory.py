@@ -66,6 +66,7 @@ class HostInventory:
 
     def __init__(self, net):
         self.net = net
+        net.remember()  # one link dump serves every reader
         self.links = net.all_links()
         self.by_index = dict((link.index, link) for link in self.links)
         self.addresses = net.all_addresses()
@@ -80,13 +81,14 @@ class HostInventory:
                        tun=self._vm_nic)
         for link in self.links:
             why = self._unmanaged(link)
+            if why is None and link.kind not in readers:
+                why = 'the hypervisor_network role has no variable for kind %s' % link.kind
             if why:
                 if link.name != 'lo':
                     self.left_out.append(OrderedDict([('name', link.name), ('kind', link.kind),
                                                       ('why', why)]))
                 continue
-            if link.kind in readers:
-                readers[link.kind](link)
+            readers[link.kind](link)
         return OrderedDict((PREFIX + section, items) for section, items in self.items.items())
 
     # ---- what is not ours ------------------------------------------------------
@@ -101,8 +103,6 @@ class HostInventory:
             return 'a NIC (or a device of no kind): nothing to create; it appears as a port or parent'
         if link.link_netnsid is not None and link.kind in ('macvlan', 'macvtap', 'vlan', 'vxlan'):
             return 'its parent lives in another network namespace'
-        if kind_named(link.kind) is None and link.kind not in ('macvtap',):
-            return 'kind %s has no kvmnet.hostnet module' % link.kind
         return None
 
     def _docker_port(self, link):
