@@ -17,7 +17,7 @@ description:
     This module tells the watchdog to stand down (V(confirm)) or to undo the change now
     (V(rollback)), and reports what was pending.
   - Run it over a new connection after probing that the host is still reachable; the
-    O(kvmnet.hostnet.hypervisor_network) role does this in its confirm stage.
+    C(kvmnet.hostnet.hypervisor_network) role does this in its confirm stage.
   - A rollback reads the state back and fails when it differs from the state before the
     checkpoint, listing the differences.
   - A confirmation that arrives after the deadline fails and says the change was rolled back.
@@ -39,7 +39,7 @@ options:
     description:
       - V(confirm) keeps the pending change; files staged by the change are written now.
       - V(rollback) undoes it now instead of at the deadline.
-      - V(status) changes nothing: it reports what is pending and, in RV(guarded), the
+      - V(status) changes nothing; it reports what is pending and, in RV(guarded), the
         interfaces whose change can cut the host off.
     type: str
     choices: [confirm, rollback, status]

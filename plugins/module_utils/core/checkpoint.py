@@ -595,6 +595,24 @@ def stage_file(store, record, path, content, mode=0o644):
     record['files'].append(dict(path=path, mode=mode, number=number))
 
 
+def defer_files(netns, checkpoint_id, files, store_factory=CheckpointStore):
+    """Hand ``files`` [(path, bytes, mode)] to pending checkpoint ``checkpoint_id``.
+
+    For a run that persists configuration under confirm_timeout: the files are written
+    by the confirmation, never before. Returns False when that checkpoint is not
+    pending (nothing was changed at runtime), and the caller writes them itself.
+    """
+    store = store_factory(netns)
+    with store.locked():
+        record = store.load()
+        if record is None or record['id'] != checkpoint_id or record['state'] != 'pending':
+            return False
+        for path, content, mode in files:
+            stage_file(store, record, path, content, mode)
+        store.save(record)
+    return True
+
+
 def write_staged_files(store, record):
     """Write the staged files into place, each atomically; returns their paths."""
     written = []

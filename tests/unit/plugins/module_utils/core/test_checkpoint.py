@@ -165,3 +165,17 @@ def test_a_run_of_a_checkpoint_that_already_ended_is_refused(store):
 ])
 def test_connection_address_is_the_server_side_of_ssh_connection(value, address):
     assert checkpoint.connection_address({'SSH_CONNECTION': value}) == address
+
+
+def test_files_are_deferred_only_to_the_named_pending_checkpoint(store, tmp_path):
+    target = str(tmp_path / 'br0.nmconnection')
+    files = [(target, b'[connection]\n', 0o600)]
+    assert checkpoint.defer_files(None, 'cp1', files, store_factory=lambda netns: store) is False
+    store.save(record())
+    assert checkpoint.defer_files(None, 'other', files, store_factory=lambda netns: store) is False
+    assert checkpoint.defer_files(None, 'cp1', files, store_factory=lambda netns: store) is True
+    assert store.load()['files'] == [dict(path=target, mode=0o600, number=0)]
+    assert not os.path.exists(target)
+    assert checkpoint.write_staged_files(store, store.load()) == [target]
+    with open(target, 'rb') as handle:
+        assert handle.read() == b'[connection]\n'
