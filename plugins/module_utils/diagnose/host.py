@@ -91,21 +91,29 @@ class HostState:
         with inside(netns):
             self.sysctls = self._read_sysctls()
             self.firewall = firewall.gather(run, self.skipped)
-            gateway_targets = [(bridge, self.by_name[bridge].mac, address)
-                               for address, bridge in gateways if bridge in self.by_name]
-            answers = arp.probe_all(self._probe_targets() + gateway_targets) if arp_probe else {}
-        self.probed_gateways = [(bridge, address) for bridge, _mac, address in gateway_targets] \
-            if arp_probe else []
-        self.gateway_answers = dict((key, answers[key]) for key in self.probed_gateways
-                                    if key in answers)
-        # The host answers ARP for its own addresses on every interface it has (arp_ignore=0).
-        own = set(link.mac for link in self.links)
-        self.conflicts = dict((key, mac) for key, mac in answers.items()
-                              if mac not in own and key not in self.gateway_answers)
+            self._probe(gateways if arp_probe else None)
         self.teamd = dict((link.name, self._teamd_config(link.name))
                           for link in self.links if link.kind == 'team')
         self.mac_pinned = dict((link.name, self._mac_pinned(link.name))
                                for link in self.links if link.kind == 'bridge')
+
+    def _probe(self, gateways):
+        """ARP-probe the bridges' own addresses (a conflict: someone else answers) and the
+        gateways named (alive: someone answers). ``gateways`` None: no probe at all."""
+        self.conflicts, self.gateway_answers, self.probed_gateways = {}, {}, []
+        if gateways is None:
+            return
+        targets = [(bridge, self.by_name[bridge].mac, address)
+                   for address, bridge in gateways if bridge in self.by_name]
+        self.probed_gateways = [(bridge, address) for bridge, _mac, address in targets]
+        answers = arp.probe_all(self._probe_targets() + targets)
+        # The host answers ARP for its own addresses on every interface it has (arp_ignore=0).
+        own = set(link.mac for link in self.links)
+        for key, mac in answers.items():
+            if key in self.probed_gateways:
+                self.gateway_answers[key] = mac
+            elif mac not in own:
+                self.conflicts[key] = mac
 
     # ---- links ---------------------------------------------------------------
     def name_of(self, index):
