@@ -1,9 +1,10 @@
 """Every module this kernel supports, on every matrix row, through ansible-playbook.
 
 One hypervisor namespace (hv) holds what the modules build: a bridge with an address,
-a VXLAN VTEP on it, a macvlan and a VM tap. A VM namespace hangs off the bridge and a
-peer hypervisor ends the overlay, so pings prove that the bridge forwards and that
-the VTEP reaches its peer. Each phase is one playbook with every module in it:
+a VXLAN VTEP on it, a macvlan, a VM tap and a veth pair whose peer is in another
+namespace. A VM namespace hangs off the bridge and a peer hypervisor ends the overlay,
+so pings prove that the bridge forwards, the veth pair reaches its peer namespace and
+the VTEP reaches its peer. host_network_info and diagnose read with the second pass. Each phase is one playbook with every module in it:
 create, run again (unchanged), check mode (predicts, touches nothing), a change in
 place (same ifindex), absent. vlan/bond/team need the kernel lab (tests/kernel_lab;
 scripts/matrix runs it with the 3.6 row's interpreter).
@@ -16,9 +17,12 @@ BRIDGE = 'kvmnet.hostnet.linux_bridge'
 VXLAN = 'kvmnet.hostnet.vxlan_vtep'
 MACVLAN = 'kvmnet.hostnet.macvlan_iface'
 VM_NIC = 'kvmnet.hostnet.kvm_vm_nic'
-MODULES = (BRIDGE, VXLAN, MACVLAN, VM_NIC)
-CREATED = ('br0', 'vx42', 'mv0', 'web01-0')
-HV_IP, VM_IP, PEER_VM_IP = '192.0.2.1', '192.0.2.2', '192.0.2.3'
+VETH = 'kvmnet.hostnet.veth_pair'
+MODULES = (BRIDGE, VXLAN, MACVLAN, VM_NIC, VETH)
+CREATED = ('br0', 'vx42', 'mv0', 'web01-0', 'vm2')
+# Read-only modules: run with the second, unchanged pass.
+READERS = ('kvmnet.hostnet.host_network_info', 'kvmnet.hostnet.diagnose')
+HV_IP, VM_IP, PEER_VM_IP, VM2_IP = '192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'
 UNDERLAY_HV, UNDERLAY_PEER = '198.51.100.1', '198.51.100.2'
 
 
@@ -35,15 +39,17 @@ def lab(netns):
     run(['ip', 'addr', 'add', PEER_VM_IP + '/24', 'dev', 'vx42'], netns=peer)
     run(['ip', 'link', 'set', 'vx42', 'up'], netns=peer)
     veth(hv, 'eth2')
-    return hv, vm, peer
+    vm2 = netns('mxvm')  # veth_pair puts its peer here
+    return hv, vm, peer, vm2
 
 
-def tasks(hv, state='present', changed=False, check=False):
+def tasks(hv, vm2, state='present', changed=False, check=False):
     """One task per module; ``changed`` alters one option of each, in place."""
     if state == 'absent':
-        args = [dict(vm='web01', state='absent'), dict(name='mv0', state='absent'),
-                dict(name='vx42', state='absent'), dict(name='br0', state='absent')]
-        modules = (VM_NIC, MACVLAN, VXLAN, BRIDGE)
+        args = [dict(name='vm2', state='absent'), dict(vm='web01', state='absent'),
+                dict(name='mv0', state='absent'), dict(name='vx42', state='absent'),
+                dict(name='br0', state='absent')]
+        modules = (VETH, VM_NIC, MACVLAN, VXLAN, BRIDGE)
     else:
         args = [
             dict(name='br0', stp=False, forward_delay=0, ports=['vnet0'],
@@ -52,6 +58,8 @@ def tasks(hv, state='present', changed=False, check=False):
                  bridge={'name': 'br0'}, ttl=32 if changed else 16),
             dict(name='mv0', parent='eth2', mode='bridge', mtu=1300 if changed else 1400),
             dict(vm='web01', bridge='br0', port_options={'learning': not changed}),
+            dict(name='vm2', peer='eth0', peer_netns=vm2, bridge={'name': 'br0'},
+                 mtu=1400 if changed else 1500),
         ]
         modules = MODULES
     return [{module: dict(arguments, netns=hv), 'check_mode': check, 'diff': True}
@@ -79,28 +87,32 @@ def problems(results, changed):
 @each_row()
 def test_every_module_create_rerun_check_change_absent(row_play, row, netns):
     play = row_play(row)
-    hv = lab(netns)[0]
+    hv, _, _, vm2 = lab(netns)
 
-    assert problems(play(*tasks(hv)), changed=True) == []
+    assert problems(play(*tasks(hv, vm2)), changed=True) == []
     created = ifindexes(hv)
     assert None not in created.values(), created
+    run(['ip', 'addr', 'add', VM2_IP + '/24', 'dev', 'eth0'], netns=vm2)
     assert ping(hv, VM_IP), 'the bridge does not forward to the VM namespace'
+    assert ping(hv, VM2_IP), 'the veth pair does not reach its peer namespace'
     assert ping(hv, PEER_VM_IP), 'the VTEP does not reach its peer over the underlay'
 
-    assert problems(play(*tasks(hv)), changed=False) == []
+    readers = [{module: {'netns': hv}} for module in READERS]
+    assert problems(play(*(tasks(hv, vm2) + readers)), changed=False) == []
 
     before = snapshot(hv)
-    assert problems(play(*tasks(hv, changed=True, check=True)), changed=True) == []
+    assert problems(play(*tasks(hv, vm2, changed=True, check=True)), changed=True) == []
     assert snapshot(hv) == before, 'check mode changed the host'
 
-    assert problems(play(*tasks(hv, changed=True)), changed=True) == []
+    assert problems(play(*tasks(hv, vm2, changed=True)), changed=True) == []
     assert ifindexes(hv) == created, 'a change in place recreated a link'
     assert link(hv, 'br0')['linkinfo']['info_data']['ageing_time'] == 6000
     assert link(hv, 'vx42')['linkinfo']['info_data']['ttl'] == 32
     assert link(hv, 'mv0')['mtu'] == 1300
     assert link(hv, 'web01-0')['linkinfo']['info_slave_data']['learning'] is False
+    assert link(hv, 'vm2')['mtu'] == 1400
     assert ping(hv, PEER_VM_IP), 'the overlay broke after the change'
 
-    assert problems(play(*tasks(hv, state='absent')), changed=True) == []
+    assert problems(play(*tasks(hv, vm2, state='absent')), changed=True) == []
     assert [name for name in CREATED if link(hv, name)] == []
     assert link(hv, 'vnet0') and link(hv, 'eth2') and link(hv, 'u0'), 'absent removed a parent'

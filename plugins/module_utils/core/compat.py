@@ -214,6 +214,19 @@ def dump_arguments(match, **request):
                 match=match)
 
 
+def set_netnsid(ipr, fd):
+    """Let the kernel pick an id, in ``ipr``'s namespace, for the namespace open at ``fd``
+    (``ip netns set NAME auto``). 0.7 has no method for it: the request is sent as is."""
+    if hasattr(ipr, 'set_netnsid'):
+        return ipr.set_netnsid(fd=fd)
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+    from pyroute2.netlink.rtnl import RTM_NEWNSID
+    from pyroute2.netlink.rtnl.nsidmsg import nsidmsg
+    msg = nsidmsg()
+    msg['attrs'] = [('NETNSA_NSID', 0xFFFFFFFF), ('NETNSA_FD', fd)]  # any free id
+    return ipr.nlm_request(msg, RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK)
+
+
 def open_iproute(netns=None):
     """An IPRoute whose socket lives in ``netns`` (None: this namespace), with ext ACKs."""
     require()

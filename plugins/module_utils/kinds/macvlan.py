@@ -194,7 +194,7 @@ def _peer_id(session, namespace):
     try:
         nsid = _nsid(session.ipr.get_netnsid(fd=handle))
         if nsid is None:
-            session.ipr.set_netnsid(fd=handle)
+            compat.set_netnsid(session.ipr, handle)
             nsid = _nsid(session.ipr.get_netnsid(fd=handle))
     finally:
         os.close(handle)
