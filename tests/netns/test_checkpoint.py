@@ -128,3 +128,16 @@ def test_a_change_that_cannot_be_undone_is_refused_before_anything_is_touched(pl
     assert refused.get('failed'), refused
     assert 'confirm_timeout cannot protect "remove bridge br5"' in refused['msg'], refused['msg']
     assert snapshot(host) == before
+
+
+def test_status_names_what_carries_the_default_route_with_its_bridge(play, host):
+    before = play.one(CONFIRM, netns=host, action='status')
+    applied, after = play({BRIDGE: dict(name='br0', netns=host, takeover_from='eth0')},
+                          {CONFIRM: dict(netns=host, action='status')})
+
+    assert before['guarded']['default_route'] == ['eth0'], before
+    assert before['guarded']['gateways'] == ['192.0.2.1']
+    assert before['changed'] is False and before['pending'] is None
+    assert applied['changed'] and not applied.get('failed'), applied
+    assert after['guarded']['default_route'] == ['br0'], after
+    assert after['guarded']['interfaces'] == ['br0', 'eth0'], 'the port of the bridge counts too'
