@@ -141,3 +141,19 @@ def test_status_names_what_carries_the_default_route_with_its_bridge(play, host)
     assert applied['changed'] and not applied.get('failed'), applied
     assert after['guarded']['default_route'] == ['br0'], after
     assert after['guarded']['interfaces'] == ['br0', 'eth0'], 'the port of the bridge counts too'
+
+
+def test_runs_naming_one_checkpoint_join_it_and_roll_back_newest_first(play, host):
+    before = snapshot(host)
+    first, second, rolled = play(
+        takeover(host, confirm_checkpoint='joint', confirm_timeout=60),
+        {BRIDGE: dict(name='br1', netns=host, ports=[],
+                      addresses=['198.51.100.1/24'], confirm_timeout=60,
+                      confirm_checkpoint='joint')},
+        {CONFIRM: dict(netns=host, action='rollback', checkpoint='joint')})
+
+    assert first['changed'] and second['changed'], (first, second)
+    assert second['checkpoint']['modules'] == ['linux_bridge', 'linux_bridge']
+    assert second['checkpoint']['plan'] == first['plan'] + second['plan']
+    assert rolled['changed'] and rolled['result']['equal'] is True, rolled
+    assert snapshot(host) == before

@@ -362,8 +362,14 @@ def reconcile_confirmed(module_name, params, facets, netns, check_mode,
     with store.locked():
         record, more = current(store)
         warnings.extend(more)
-        if record is not None and record['id'] != checkpoint_id:
-            raise CheckpointPending(pending_message(record))
+        if record is not None:
+            if record['id'] != checkpoint_id or record['state'] != 'pending' \
+                    or time.time() >= record['deadline']:
+                raise CheckpointPending(pending_message(record))
+            # Pushed out before applying: the watchdogs must not start undoing while
+            # this run's steps are still going in.
+            record['deadline'] = max(record['deadline'], time.time() + timeout)
+            store.save(record)
         with NetlinkSession(netns) as net:
             before = take_snapshot(net)
         outcome = reconcile(facets, netns=netns, check_mode=False)
