@@ -18,7 +18,8 @@ description:
   - Each finding names its subject, the values read (C(evidence)), why it breaks traffic,
     and the module call or command that removes it.
   - Read-only; never reports C(changed). The only packets it sends are ARP probes for the
-    IPv4 addresses of bridges (duplicate address detection), see O(arp_probe).
+    IPv4 addresses of bridges (duplicate address detection) and for the gateways of
+    O(expect.vm_gateways), see O(arp_probe).
   - The findings and their fixes are listed in the collection's C(docs/diagnosis.md).
 author:
   - kvmnet.hostnet developers (@kvmnet)
@@ -91,7 +92,9 @@ options:
   arp_probe:
     description:
       - Probe every IPv4 address of a bridge with ARP (sender 0.0.0.0, so no cache learns
-        anything) to find another machine that uses it. Takes a quarter of a second.
+        anything) to find another machine that uses it, and the gateways of
+        O(expect.vm_gateways) that name a bridge to see that they answer. All probes share
+        one quarter-second wait.
     type: bool
     default: true
 attributes:
