@@ -241,27 +241,45 @@ def test_stp_port_listening_and_long_forward_delay(netns):
 
 
 def test_bridge_mac_unpinned_drifts_until_pinned(netns):
+    """br1 holds the host's address: its MAC must not move (it is pinned where it is)."""
     hv, _vms = vm_host(netns)
     add_bridge(hv, 'br1', address='10.21.0.1/24', pin_mac=False)
-    veth(hv, 'p1', None, 'p1x')
-    run(['ip', 'link', 'set', 'p1', 'address', '02:00:00:00:10:00'], netns=hv)
-    run(['ip', 'link', 'set', 'p1', 'master', 'br1'], netns=hv)
+    add_port(hv, 'br1', 'p1', '02:00:00:00:10:00')
     mac = mac_of(hv, 'br1')
-
-    def drifts(low_mac, name):
-        veth(hv, name, None, name + 'x')
-        run(['ip', 'link', 'set', name, 'address', low_mac], netns=hv)
-        run(['ip', 'link', 'set', name, 'master', 'br1'], netns=hv)
-        return mac_of(hv, 'br1') != mac
-
     found = the(diagnose(hv), 'bridge-mac-unpinned', 'br1')
     assert found['evidence']['mac'] == mac
-    assert drifts('02:00:00:00:00:10', 'p2')  # the fault: a new port moved the host's MAC
+    add_port(hv, 'br1', 'p2', '02:00:00:00:00:10')
+    assert mac_of(hv, 'br1') != mac  # the fault: a new port moved the host's MAC
     run(['ip', 'link', 'del', 'p2'], netns=hv)
     assert mac_of(hv, 'br1') == mac
     apply_fix(hv, found['fix'])
     absent(diagnose(hv), 'bridge-mac-unpinned')
-    assert not drifts('02:00:00:00:00:08', 'p3')
+    add_port(hv, 'br1', 'p3', '02:00:00:00:00:08')
+    assert mac_of(hv, 'br1') == mac
+
+
+def test_bridge_mac_that_left_its_first_port(netns):
+    """br2 has no address: one port is fine; a second with a lower MAC moved the bridge's
+    MAC away from its first port's, the fix pins the first port's back."""
+    hv = netns('dghv')
+    add_bridge(hv, 'br2', pin_mac=False)
+    add_port(hv, 'br2', 'up0', '02:00:00:00:20:00')
+    assert diagnose(hv) == []
+    add_port(hv, 'br2', 'vnet0', '02:00:00:00:00:20')
+    found = the(diagnose(hv), 'bridge-mac-unpinned', 'br2')
+    assert found['evidence']['first_port'] == 'up0'
+    assert mac_of(hv, 'br2') == '02:00:00:00:00:20'
+    apply_fix(hv, found['fix'])
+    assert mac_of(hv, 'br2') == '02:00:00:00:20:00'
+    assert diagnose(hv) == []
+    add_port(hv, 'br2', 'vnet1', '02:00:00:00:00:05')
+    assert mac_of(hv, 'br2') == '02:00:00:00:20:00'
+
+
+def add_port(hv, bridge, name, mac):
+    veth(hv, name, None, name + 'x')
+    run(['ip', 'link', 'set', name, 'address', mac], netns=hv)
+    run(['ip', 'link', 'set', name, 'master', bridge], netns=hv)
 
 
 def test_tap_without_carrier_on_a_bridge(netns):

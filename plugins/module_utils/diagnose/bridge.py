@@ -72,23 +72,40 @@ def _stp(host, bridge):
 
 
 def _mac_drift(host, bridge):
-    """An unpinned bridge MAC follows the lowest port MAC and changes as ports come and go."""
+    """An unpinned bridge MAC follows the lowest port MAC and changes as ports come and go.
+
+    With a host address on the bridge that breaks the neighbours' ARP caches and DHCP
+    leases at the next change; without one, a MAC that already left its first port's
+    (the uplink's, usually) shows the drift.
+    """
     ports = host.ports_of(bridge)
-    if not ports or host.mac_pinned.get(bridge.name) is not False \
-            or not host.global_addresses(bridge):
+    if not ports or host.mac_pinned.get(bridge.name) is not False:
         return []
-    port_macs = OrderedDict((port.name, port.mac) for port in ports)
+    addresses = host.global_addresses(bridge)
+    first = ports[0]  # the lowest ifindex: the port that was there first
+    if not addresses and bridge.mac == first.mac:
+        return []
+    # Pin what the neighbours know now; with no address nobody knows it: the first port's.
+    mac = bridge.mac if addresses else first.mac
     return [finding(
         'bridge-mac-unpinned', 'warning', bridge.name,
         OrderedDict([('mac', bridge.mac), ('addr_assign_type', 'not set'),
-                     ('port_macs', port_macs), ('addresses', host.global_addresses(bridge))]),
-        'the MAC of %s was never set, so the kernel gives it the lowest MAC among its ports: '
-        'a port that comes or goes (a VM starting, a NIC replaced) changes the MAC of the '
-        'host address %s, and DHCP leases and the neighbours\' ARP caches break'
-        % (bridge.name, ', '.join(host.global_addresses(bridge))),
-        command_fix('pin the current MAC: setting a bridge MAC, even to the value it has, pins it '
+                     ('first_port', first.name), ('first_port_mac', first.mac),
+                     ('port_macs', OrderedDict((port.name, port.mac) for port in ports)),
+                     ('addresses', addresses)]),
+        'the MAC of %s was never set, so the kernel gives it the lowest MAC among its ports%s: '
+        'a port that comes or goes (a VM starting, a NIC replaced) changes it again%s (seed 001)'
+        % (bridge.name, '' if bridge.mac == first.mac else
+           ' (now %s\'s, no longer %s\'s)' % (_holder(ports, bridge.mac), first.name),
+           ', and with it the MAC of the host address %s: DHCP leases and the neighbours\' ARP '
+           'caches break' % ', '.join(addresses) if addresses else ''),
+        command_fix('pin the MAC: setting a bridge MAC, even to the value it has, pins it '
                     '(kvmnet.hostnet.linux_bridge pins it whenever it attaches a port)',
-                    ['ip', 'link', 'set', 'dev', bridge.name, 'address', bridge.mac]))]
+                    ['ip', 'link', 'set', 'dev', bridge.name, 'address', mac]))]
+
+
+def _holder(ports, mac):
+    return next((port.name for port in ports if port.mac == mac), 'another port')
 
 
 def _dead_taps(host, bridge):
