@@ -26,7 +26,7 @@ ZERO = '00:00:00:00:00:00'
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-# ---- helpers -------------------------------------------------------------------
+# ---- diagnosis -------------------------------------------------------------------
 def diagnose(ns, check=False, **args):
     result = run_module(DIAGNOSE, dict(args, netns=ns), check_mode=check)
     assert not result.get('failed'), result

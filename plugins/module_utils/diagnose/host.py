@@ -6,7 +6,7 @@
 Netlink state comes through one ``NetlinkSession``. What netlink does not carry
 (sysctls, firewall rules, teamd's state, an ARP probe) is read from inside the
 namespace: the process enters it for the gather and leaves it afterwards, so
-/proc/sys, sockets and helper programs all see the namespace being diagnosed.
+/proc/sys, sockets and the programs it runs all see the namespace being diagnosed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,7 +52,7 @@ def inside(netns):
 
 
 def run(argv):
-    """(rc, stdout) of a helper program; rc None when it is not installed."""
+    """(rc, stdout) of a program run for a read; rc None when it is not installed."""
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError:

@@ -109,7 +109,7 @@ class HostInventory:
         master = self.by_index.get(link.master) if link.master else None
         return master is not None and DOCKER_DEVICE.match(master.name) is not None
 
-    # ---- helpers ---------------------------------------------------------------
+    # ---- common reads -------------------------------------------------------------
     def _options(self, kind, link):
         """The kind's options as its module reads them, leaving out None and defaults."""
         view = LinkFacet(kind, link.name).view(self.net, link)
