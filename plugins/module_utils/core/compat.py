@@ -227,8 +227,33 @@ def set_netnsid(ipr, fd):
     return ipr.nlm_request(msg, RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK)
 
 
+def _forward(msg, _nl):
+    return {'verdict': 'forward', 'data': msg.data}
+
+
+def _kernel_handles_teams(ipr):
+    """0.7/0.8 answer team requests themselves: a new team link starts a teamd of their
+    own (dropping the MTU and MAC of the request) and a port change runs teamdctl.
+    0.9 sends both to the kernel like any link, and kinds/team.py runs teamd itself,
+    so team requests go to the kernel here too; tun/tap creation stays with pyroute2."""
+    from pyroute2.netlink import rtnl
+    pmap = ipr._sproxy.pmap  # pylint: disable=protected-access
+    newlink = pmap[rtnl.RTM_NEWLINK]
+
+    def newlink_but_team(msg, nl):
+        info = msg.get_attr('IFLA_LINKINFO')
+        kinds = [value for key, value in (info or {}).get('attrs', []) if key == 'IFLA_INFO_KIND']
+        return _forward(msg, nl) if kinds == ['team'] else newlink(msg, nl)
+
+    pmap[rtnl.RTM_NEWLINK] = newlink_but_team
+    pmap[rtnl.RTM_SETLINK] = _forward  # only team ports were special
+
+
 def open_iproute(netns=None):
     """An IPRoute whose socket lives in ``netns`` (None: this namespace), with ext ACKs."""
     require()
     with inside(netns):
-        return IPRoute(ext_ack=True)
+        ipr = IPRoute(ext_ack=True)
+    if found_version() < (0, 9) and hasattr(ipr, '_sproxy'):
+        _kernel_handles_teams(ipr)
+    return ipr
