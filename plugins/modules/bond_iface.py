@@ -38,13 +38,6 @@ requirements:
 extends_documentation_fragment:
   - kvmnet.hostnet.link
   - kvmnet.hostnet.bridge_attachment
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: linux
 options:
   mode:
     description:

@@ -17,6 +17,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option, argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
     PORT_OPTIONS, BridgePorts, PortSpec)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import PERSIST_OPTION, persistence
 
 # The options every link module takes (doc fragment: kvmnet.hostnet.link).
@@ -63,6 +64,38 @@ def bridge_attachment(link_name, value, switch_configured=False, bring_up=True, 
     return BridgePorts(bridge, [PortSpec.parse(dict(merged, name=link_name))], title='bridge',
                        created_here=[link_name], switch_configured=switch_configured,
                        bring_up=bring_up, problems=problems)
+
+
+def module_link(params, kind, title, facet=LinkFacet, **present):
+    """The facet of a module's own link: absent, or the kind's options with mtu, mac and up.
+
+    ``present`` are more arguments of ``facet`` for a link that is to be there.
+    """
+    if params['state'] == 'absent':
+        return facet(kind, params['name'], state='absent', title=title)
+    options = dict((key, params[key]) for key in kind.options)
+    return facet(kind, params['name'], options=options, mtu=params['mtu'], mac=params['mac'],
+                 up=params['up'], title=title, **present)
+
+
+def link_summary(title, more=None, attached=True):
+    """A ``summarize(after)``: the view of the link titled ``title`` (None when absent).
+
+    ``attached``: the module has the ``bridge`` option, and its port (with the bridge's
+    ``name``) is the ``bridge`` entry. ``more(interface, after)`` adds the module's own.
+    """
+    def summarize(after):
+        link = after.get(title)
+        if link is None:
+            return None
+        interface = dict(link)
+        if attached and after.get('bridge') is not None:
+            port = after['bridge'].get(link['name'])
+            interface['bridge'] = dict(port, name=port.get('master')) if port is not None else None
+        if more is not None:
+            more(interface, after)
+        return interface
+    return summarize
 
 
 # Given on a bridge, bond or team module: the switch aggregates the members.

@@ -22,9 +22,9 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import 
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_SET, PHASE_UP)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
+    link_summary, module_link)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec, ifname_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
@@ -262,7 +262,9 @@ class BondMembers(Facet):
             if was_up and was_up[0]:
                 net.call('bringing %s up again' % name, 'link', 'set', index=index, state='up')
 
-        return Operation(PHASE_MEMBERSHIP, 'add %s to bond %s' % (name, self.bond), enslave, release)
+        # Two requests: if the second fails, the undo still brings the port back up.
+        return Operation(PHASE_MEMBERSHIP, 'add %s to bond %s' % (name, self.bond), enslave, release,
+                         partial=True)
 
     def _release_op(self, name, phase, why):
         def release(net):
@@ -297,11 +299,9 @@ KIND = BondKind()
 
 def build_facets(params):
     name = params['name']
+    link = module_link(params, KIND, 'bond')
     if params['state'] == 'absent':
-        return [LinkFacet(KIND, name, state='absent', title='bond')]
-    options = dict((key, params[key]) for key in KIND.options)
-    link = LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
-                     up=params['up'], title='bond')
+        return [link]
     facets = [link,
               BondMembers(name, params['ports'], down_options=NEEDS_DOWN,
                           empty_options=NEEDS_NO_MEMBERS, primary=params['primary'])]
@@ -311,18 +311,11 @@ def build_facets(params):
     return facets + ([attachment] if attachment else [])
 
 
-def summarize(after):
-    bond = after.get('bond')
-    if bond is None:
-        return None
-    interface = dict(bond)
+def _with_members(interface, after):
     interface['ports'] = (after.get('members') or {}).get('ports', [])
-    ports = after.get('bridge')
-    if ports is not None:
-        entry = dict(ports.get(bond['name']) or {})
-        entry['name'] = entry.get('master')
-        interface['bridge'] = entry
-    return interface
+
+
+summarize = link_summary('bond', _with_members)
 
 
 MODULE = LinkModule(

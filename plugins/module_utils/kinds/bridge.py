@@ -11,11 +11,10 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    SWITCH_CONFIGURED, LinkModule, link_argument_spec)
+    SWITCH_CONFIGURED, LinkModule, link_argument_spec, link_summary, module_link)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Centiseconds, Codec, Flag, number
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import BridgePorts, PortSpec
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 # With STP on, the kernel (and 802.1D) accept only these forward delays.
@@ -103,7 +102,7 @@ KIND = BridgeKind()
 def build_facets(params):
     name = params['name']
     if params['state'] == 'absent':
-        return [LinkFacet(KIND, name, state='absent')]
+        return [module_link(params, KIND, 'bridge')]
     ports = [PortSpec.parse(item) for item in params['ports'] or []]
     takeover = params['takeover_from']
     if takeover and takeover not in [port.name for port in ports]:
@@ -111,10 +110,8 @@ def build_facets(params):
     port_names = [port.name for port in ports]
     if takeover:  # the LAN knows the uplink's MAC: keep it
         port_names = [takeover] + [p for p in port_names if p != takeover]
-    options = dict((key, params[key]) for key in KIND.options)
-    facets = [LinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
-                        up=params['up'], title='bridge',
-                        mac_policy=stable_mac(port_names) if params['mac'] is None else None)]
+    facets = [module_link(params, KIND, 'bridge',
+                          mac_policy=stable_mac(port_names) if params['mac'] is None else None)]
     if ports:
         facets.append(BridgePorts(name, ports, created_here=[name],
                                   switch_configured=params['switch_configured']))
@@ -123,16 +120,14 @@ def build_facets(params):
     return facets
 
 
-def summarize(after):
-    bridge = after.get('bridge')
-    if bridge is None:
-        return None
-    interface = dict(bridge)
+def _with_ports_and_addresses(interface, after):
     if 'ports' in after:
         interface['ports'] = after['ports']
     if 'addresses' in after:
         interface.update(after['addresses'])
-    return interface
+
+
+summarize = link_summary('bridge', _with_ports_and_addresses, attached=False)
 
 
 MODULE = LinkModule(

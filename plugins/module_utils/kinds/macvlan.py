@@ -37,7 +37,8 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_FDB
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import LinkModule, link_argument_spec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
+    LinkModule, link_argument_spec, link_summary)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
@@ -563,14 +564,12 @@ def build_facets(params):
     return facets
 
 
-def summarize(after):
-    link = after.get('macvlan')
-    if link is None:
-        return None
-    interface = dict(link)
+def _with_source_macs(interface, after):
     if 'source_macs' in after:
         interface['source_macs'] = after['source_macs']
-    return interface
+
+
+summarize = link_summary('macvlan', _with_source_macs, attached=False)
 
 
 def link_netns(params):

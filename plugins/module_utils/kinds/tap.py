@@ -20,7 +20,8 @@ from collections import OrderedDict
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Operation, PHASE_SET
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec, parse_bridge_attachment)
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec, link_summary,
+    parse_bridge_attachment)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     Codec, Flag, ifname_problem, normalize_mac)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import PORT_OPTION_SPEC
@@ -252,14 +253,7 @@ def _macvtap_facets(params, name, mac):
                         origin=params['netns'])]
 
 
-def summarize(after):
-    tap = after.get('tap')
-    if tap is None:
-        return None
-    interface = dict(tap)
-    if after.get('bridge'):
-        interface['bridge'] = after['bridge'].get(tap['name'])
-    return interface
+summarize = link_summary('tap')
 
 
 def extra_results(after):

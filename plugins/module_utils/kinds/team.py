@@ -26,7 +26,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
-    parse_bridge_attachment)
+    link_summary, parse_bridge_attachment)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     ifname_problem, normalize_mac, parse_ip)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
@@ -542,15 +542,11 @@ def build_facets(params):
     return facets + ([attachment] if attachment else [])
 
 
-def summarize(after):
-    team = after.get('team')
-    if team is None:
-        return None
-    interface = dict(team)
+def _with_teamd(interface, after):
     interface.update(after.get('teamd') or {'running': False})
-    if 'bridge' in after:
-        interface['bridge'] = after['bridge'].get(team['name'])
-    return interface
+
+
+summarize = link_summary('team', _with_teamd)
 
 
 MODULE = LinkModule(

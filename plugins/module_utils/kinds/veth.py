@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Operation, PHASE_UP
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec, link_summary)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import (
     NetlinkSession, netns_exists)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, ifname_problem
@@ -206,14 +206,7 @@ def build_facets(params):
     return [link] + ([attachment] if attachment else [])
 
 
-def summarize(after):
-    veth = after.get('veth')
-    if veth is None:
-        return None
-    interface = dict(veth)
-    if after.get('bridge'):
-        interface['bridge'] = after['bridge'].get(veth['name'])
-    return interface
+summarize = link_summary('veth')
 
 
 MODULE = LinkModule(

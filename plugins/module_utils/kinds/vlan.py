@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec, link_summary)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     IFNAMSIZ, Choice, Codec)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
@@ -257,21 +257,14 @@ def build_facets(params):
     return facets + ([attachment] if attachment else [])
 
 
-def summarize(after):
-    vlan = after.get('vlan')
-    if vlan is None:
-        return None
-    interface = dict(vlan)
+def _with_qos_keys_as_text(interface, after):
     for key in QOS_MAPS:
         if interface.get(key) is not None:
             # JSON object keys are strings; "from" is a number either way.
             interface[key] = dict((str(k), v) for k, v in sorted(interface[key].items()))
-    ports = after.get('bridge')
-    if ports is not None:
-        entry = dict(ports.get(vlan['name']) or {})
-        entry['name'] = entry.get('master')
-        interface['bridge'] = entry
-    return interface
+
+
+summarize = link_summary('vlan', _with_qos_keys_as_text)
 
 
 MODULE = LinkModule(

@@ -16,7 +16,8 @@ from collections import OrderedDict
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
-    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec)
+    BRIDGE_ATTACHMENT_OPTION, LinkModule, bridge_attachment, link_argument_spec, link_summary,
+    module_link)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ipv4_problem
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.fdb import VxlanFdb
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
@@ -153,12 +154,10 @@ KIND = VxlanKind()
 
 def build_facets(params):
     name = params['name']
+    link = module_link(params, KIND, 'vxlan', VxlanLinkFacet,
+                       drop_remote=params['remotes'] is not None)
     if params['state'] == 'absent':
-        return [VxlanLinkFacet(KIND, name, state='absent', title='vxlan')]
-    options = dict((key, params[key]) for key in KIND.options)
-    link = VxlanLinkFacet(KIND, name, options=options, mtu=params['mtu'], mac=params['mac'],
-                          up=params['up'], title='vxlan',
-                          drop_remote=params['remotes'] is not None)
+        return [link]
     facets = [link]
     attachment = bridge_attachment(name, params['bridge'])
     if attachment:
@@ -169,16 +168,12 @@ def build_facets(params):
     return facets
 
 
-def summarize(after):
-    vxlan = after.get('vxlan')
-    if vxlan is None:
-        return None
-    interface = dict(vxlan)
+def _with_fdb(interface, after):
     if after.get('fdb'):
         interface.update(after['fdb'])
-    if 'bridge' in after:
-        interface['bridge'] = after['bridge'].get(vxlan['name'])
-    return interface
+
+
+summarize = link_summary('vxlan', _with_fdb)
 
 
 MODULE = LinkModule(
