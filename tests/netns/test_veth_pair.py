@@ -25,7 +25,9 @@ def addresses(ns_a, ns_b):
 def test_a_pair_across_namespaces_carries_packets_and_is_idempotent(play, netns):
     ns_a, ns_b = netns('va'), netns('vb')
     run(['ip', 'link', 'add', 'br0', 'type', 'bridge'], netns=ns_a)
+    # bridge: by name, the form vxlan_vtep refused in 0.1.0 ("dictionary requested").
     task = pair(ns_a, ns_b, bridge='br0')
+    vtep = {'kvmnet.hostnet.vxlan_vtep': dict(name='vx42', vni=42, netns=ns_a, bridge='br0')}
 
     before = (snapshot(ns_a), snapshot(ns_b))
     checked = play(dict(task, check_mode=True, diff=True))[0]
@@ -33,11 +35,13 @@ def test_a_pair_across_namespaces_carries_packets_and_is_idempotent(play, netns)
     assert (snapshot(ns_a), snapshot(ns_b)) == before, 'check mode must not touch anything'
     assert checked['interface']['peer'] == 'vb' and checked['interface']['peer_up'] is True
 
-    first, second = play(task), play(task)
-    assert first[0]['changed'] and not first[0].get('failed'), first
-    assert not second[0]['changed'], second[0]['plan']
+    first, second, on_bridge = play(task, task, vtep)
+    assert first['changed'] and not first.get('failed'), first
+    assert not second['changed'], second['plan']
     assert link(ns_a, 'va')['master'] == 'br0'
-    assert first[0]['interface']['peer_netns'] == ns_b and first[0]['interface']['peer_up']
+    assert on_bridge['changed'] and link(ns_a, 'vx42')['master'] == 'br0', on_bridge
+    assert on_bridge['interface']['bridge']['name'] == 'br0'
+    assert first['interface']['peer_netns'] == ns_b and first['interface']['peer_up']
     run(['ip', 'link', 'set', 'br0', 'up'], netns=ns_a)
     addresses(ns_a, ns_b)
     assert ping(ns_a, B, count=2) and ping(ns_b, A)
@@ -48,8 +52,8 @@ def test_a_pair_across_namespaces_carries_packets_and_is_idempotent(play, netns)
     assert link(ns_b, 'vb') is None and link(ns_b, 'vc')['operstate'] != 'DOWN'
     assert link(ns_a, 'va')['master'] == 'br0'
 
-    gone, again = play(pair(ns_a, ns_b, state='absent')), play(pair(ns_a, ns_b, state='absent'))
-    assert gone[0]['changed'] and not again[0]['changed'], (gone, again)
+    gone, again = play(pair(ns_a, ns_b, state='absent'), pair(ns_a, ns_b, state='absent'))
+    assert gone['changed'] and not again['changed'], (gone, again)
     assert link(ns_a, 'va') is None and link(ns_b, 'vc') is None
 
 
@@ -64,8 +68,12 @@ def test_bad_input_fails_with_its_message_and_touches_nothing(play, netns):
         (dict(peer='va', peer_netns=None), "peer va is this end's own name"),
         (dict(peer='taken'), 'peer taken already exists in namespace %s (a veth link)' % ns_b),
         (dict(bridge={'name': 'nobr'}), 'bridge nobr does not exist'),
+        (dict(bridge=5), 'bridge must be a bridge name, or a dict with name and port options'),
+        # Every problem at once: the bad bridge and the bad peer.
+        (dict(peer='a-name-longer-than-15', bridge={'cost': 3}), 'bridge must be a bridge name'),
     ]
     results = play(*[pair(ns_a, ns_b, **options) for options, _message in cases])
     for (options, message), result in zip(cases, results):
         assert result.get('failed') is True and message in result['msg'], (options, result)
+    assert 'at most 15' in results[-1]['msg']
     assert (snapshot(ns_a), snapshot(ns_b)) == before
