@@ -50,27 +50,35 @@ def owner_in_reply(frame, mac, address):
 
 
 def probe_all(targets):
-    """{(interface, address): other MAC} for the (interface, mac, address) that someone else uses."""
-    sockets = []
-    for interface, mac, address in targets:
-        try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
-            sock.bind((interface, ETH_P_ARP))
-            sock.send(probe_frame(mac, address))
-        except (OSError, socket.error):
-            continue
-        sockets.append((sock, interface, mac, address))
-    found = {}
-    deadline = time.time() + WAIT_SECONDS
+    """{(interface, address): other MAC} for the (interface, mac, address) that someone else uses.
+
+    One unbound packet socket sends every probe and hears every answer: binding and
+    closing a packet socket costs a network-wide synchronisation in the kernel each.
+    """
+    if not targets:
+        return {}
     try:
-        while sockets and time.time() < deadline:
-            ready = select.select([entry[0] for entry in sockets], [], [], deadline - time.time())[0]
-            for sock, interface, mac, address in sockets:
-                if sock in ready:
-                    owner = owner_in_reply(sock.recv(2048), mac, address)
-                    if owner:
-                        found[(interface, address)] = owner
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+    except (OSError, socket.error):
+        return {}
+    found = {}
+    try:
+        waiting = {}
+        for interface, mac, address in targets:
+            try:
+                sock.sendto(probe_frame(mac, address), (interface, ETH_P_ARP))
+            except (OSError, socket.error):
+                continue
+            waiting.setdefault(interface, []).append((mac, address))
+        deadline = time.time() + WAIT_SECONDS
+        while waiting and time.time() < deadline:
+            if not select.select([sock], [], [], max(0, deadline - time.time()))[0]:
+                break
+            frame, where = sock.recvfrom(2048)
+            for mac, address in waiting.get(where[0], []):
+                owner = owner_in_reply(frame, mac, address)
+                if owner:
+                    found[(where[0], address)] = owner
     finally:
-        for entry in sockets:
-            entry[0].close()
+        sock.close()
     return found

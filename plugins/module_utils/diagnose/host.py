@@ -94,8 +94,8 @@ class HostState:
             self._probe(gateways if arp_probe else None)
         self.teamd = dict((link.name, self._teamd_config(link.name))
                           for link in self.links if link.kind == 'team')
-        self.mac_pinned = dict((link.name, self._mac_pinned(link.name))
-                               for link in self.links if link.kind == 'bridge')
+        self.mac_pinned = self._macs_pinned([link.name for link in self.links
+                                             if link.kind == 'bridge'])
 
     def _probe(self, gateways):
         """ARP-probe the bridges' own addresses (a conflict: someone else answers) and the
@@ -241,16 +241,21 @@ class HostState:
                 targets.append((bridge.name, bridge.mac, cidr.split('/')[0]))
         return targets
 
-    def _mac_pinned(self, name):
-        """Whether a bridge's MAC was set explicitly; None when sysfs cannot tell."""
-        path = '/sys/class/net/%s/addr_assign_type' % name
-        if self.netns:
-            # sysfs shows the namespace it was mounted in: read it through ip netns exec.
-            rc, out = run(['ip', 'netns', 'exec', self.netns, 'cat', path])
-            text = out.strip() if rc == 0 else None
+    def _macs_pinned(self, bridges):
+        """{bridge: whether its MAC was set explicitly, None when sysfs cannot tell}."""
+        paths = dict(('/sys/class/net/%s/addr_assign_type' % name, name) for name in bridges)
+        if self.netns and paths:
+            # sysfs shows the namespace it was mounted in: read it through ip netns exec,
+            # all files in one go ("path:value" lines).
+            _rc, out = run(['ip', 'netns', 'exec', self.netns, 'grep', '-s', '-H', ''] + sorted(paths))
+            texts = dict(line.rsplit(':', 1) for line in out.splitlines() if ':' in line)
         else:
-            text = read_text(path)
-        return None if text is None or not text.isdigit() else int(text) == NET_ADDR_SET
+            texts = dict((path, read_text(path)) for path in paths)
+        found = {}
+        for path, name in paths.items():
+            text = (texts.get(path) or '').strip()
+            found[name] = int(text) == NET_ADDR_SET if text.isdigit() else None
+        return found
 
 
 def _named_namespaces():

@@ -71,6 +71,8 @@ class HostInventory:
         self.by_index = dict((link.index, link) for link in self.links)
         self.addresses = net.all_addresses()
         self.fdb = net.bridge_fdb()
+        self.default_routes = [route for family in (socket.AF_INET, socket.AF_INET6)
+                               for route in net.default_routes(family)]
         self.left_out = []
         self.notes = []
         self.items = OrderedDict((section, []) for section in SECTIONS)
@@ -256,10 +258,9 @@ class HostInventory:
         self.items['bridges'].append(item)
 
     def _gateway(self, link):
-        for family in (socket.AF_INET, socket.AF_INET6):
-            for route in self.net.default_routes(family):
-                if route.get('RTA_OIF') == link.index and route.get('RTA_GATEWAY'):
-                    return route.get('RTA_GATEWAY')
+        for route in self.default_routes:
+            if route.get('RTA_OIF') == link.index and route.get('RTA_GATEWAY'):
+                return route.get('RTA_GATEWAY')
         return None
 
     def _vxlan(self, link):
