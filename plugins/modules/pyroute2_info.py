@@ -64,7 +64,7 @@ minimum:
   type: str
   sample: 0.7.3
 newest_for_python:
-  description: The newest pyroute2 series this Python can import (C(0.8.1) below Python 3.8).
+  description: The newest pyroute2 series this Python can import (C(0.8.1) below Python 3.9), empty when it is the newest.
   returned: always
   type: str
 python:
@@ -118,7 +118,7 @@ def main():
         location=location,
         problem=problem or '',
         minimum=compat.version_text(compat.MINIMUM),
-        newest_for_python=(compat.NEWEST_FOR_OLD_PYTHON if sys.version_info[:2] < (3, 8)
+        newest_for_python=(compat.NEWEST_FOR_OLD_PYTHON if sys.version_info[:2] < (3, 9)
                            else ''),
         python=dict(executable=sys.executable,
                     version='%d.%d.%d' % sys.version_info[:3],

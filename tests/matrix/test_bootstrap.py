@@ -89,7 +89,7 @@ def test_offline_target_gets_the_wheel_then_stays_unchanged(row_play, row, netns
     assert [attempt.split(':')[0] for attempt in done['tried']] == ['package', 'pip', 'wheel']
     assert found['usable'] and found['location'].startswith(str(root)), found
     python_version = tuple(int(part) for part in row.target.python.split('.'))
-    expected = '0.8.1' if python_version < (3, 8) else '0.9.7'
+    expected = '0.8.1' if python_version < (3, 9) else '0.9.7'
     assert found['version'] == expected
 
     again, _ = bootstrap(play)

@@ -11,7 +11,7 @@ else in the collection checks pyroute2 versions; it opens its sockets through
   kvmnet.hostnet.pyroute2 role installs a wheel carried from the controller when the
   target has no suitable pyroute2 and no package index.
 - Failing well: ``require()`` says whether pyroute2 is missing, installed but not
-  importable (0.9.x on Python < 3.8), or older than the minimum, and how to fix it.
+  importable (0.9.x on Python < 3.9), or older than the minimum, and how to fix it.
 - Namespaces: 0.9 opens sockets in a namespace with ``IPRoute(netns=)``, 0.7/0.8 only
   through ``NetNS``, a proxy process that cannot take extended ACKs or file
   descriptors. Both are avoided: the socket is opened while this thread is inside
@@ -38,7 +38,8 @@ from contextlib import contextmanager
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
 
 MINIMUM = (0, 7, 3)
-# pyroute2 0.9 uses typing features of Python 3.8; 0.8.1 is the newest for 3.6/3.7.
+# pyroute2 0.9 needs Python 3.9 (typing.Literal, list[...] generics; 0.9.3 on declare it);
+# 0.8.1 is the newest for Python 3.6 to 3.8.
 NEWEST_FOR_OLD_PYTHON = '0.8.1'
 # Tests point it elsewhere, so that they never install into the machine's own path.
 PRIVATE_ROOT = os.environ.get('KVMNET_HOSTNET_PYTHON_ROOT', '/usr/local/lib/kvmnet-hostnet')
@@ -68,7 +69,7 @@ def install_hint(version_info=None):
     """How to get a supported pyroute2 for this interpreter."""
     version_info = version_info or sys.version_info
     python = 'Python %d.%d' % tuple(version_info[:2])
-    if tuple(version_info[:2]) < (3, 8):
+    if tuple(version_info[:2]) < (3, 9):
         spec = "pyroute2>=%s,<=%s" % (version_text(MINIMUM), NEWEST_FOR_OLD_PYTHON)
     else:
         spec = 'pyroute2>=%s' % version_text(MINIMUM)
@@ -141,8 +142,8 @@ def problem():
         text, path = installed[0]
         reason = str(IMPORT_ERROR) or IMPORT_ERROR.__class__.__name__
         version = parse_version(text)
-        if version and version >= (0, 9) and sys.version_info[:2] < (3, 8):
-            reason = 'pyroute2 %s needs Python >= 3.8 (%s)' % (text, reason)
+        if version and version >= (0, 9) and sys.version_info[:2] < (3, 9):
+            reason = 'pyroute2 %s needs Python >= 3.9 (%s)' % (text, reason)
         return ('pyroute2 %s is installed in %s but cannot be imported by %s: %s; %s' % (
             text, path, python, reason, install_hint()))
     version = found_version()

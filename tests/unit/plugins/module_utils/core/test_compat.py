@@ -58,7 +58,7 @@ def test_too_new_for_the_python_is_installed_but_cannot_import(monkeypatch):
     message = compat.problem()
     assert 'pyroute2 0.9.7 is installed in /usr/lib/python3.6/site-packages but cannot be ' \
         'imported by Python 3.6.8' in message
-    assert 'needs Python >= 3.8' in message and "cannot import name 'Literal'" in message
+    assert 'needs Python >= 3.9' in message and "cannot import name 'Literal'" in message
     assert 'not installed' not in message
     with pytest.raises(NetError, match='cannot be imported'):
         compat.require()
