@@ -44,7 +44,11 @@ def inside(netns):
         yield
         return
     from pyroute2 import netns as pyroute2_netns
-    pyroute2_netns.pushns(netns)
+    try:
+        pyroute2_netns.pushns(netns)
+    except OSError as error:
+        raise NetError('cannot enter network namespace %s to read sysctls and the firewall: %s'
+                       % (netns, error))
     try:
         yield
     finally:
