@@ -27,8 +27,9 @@ die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
 # (2 by default, the hosts inventories/lab lists; any other size gets a generated
 # inventory, see write_lab_inventory).
 LAB_HOST_COUNT=${KVMNET_LAB_HOSTS:-2}
-[[ $LAB_HOST_COUNT =~ ^[0-9]+$ ]] && ((LAB_HOST_COUNT >= 1 && LAB_HOST_COUNT <= 200)) \
-    || die "KVMNET_LAB_HOSTS must be a number of hosts from 1 to 200, got '$LAB_HOST_COUNT'"
+if ! [[ $LAB_HOST_COUNT =~ ^[0-9]+$ ]] || ((LAB_HOST_COUNT < 1 || LAB_HOST_COUNT > 200)); then
+    die "KVMNET_LAB_HOSTS must be a number of hosts from 1 to 200, got '$LAB_HOST_COUNT'"
+fi
 LAB_HOSTS=()
 declare -A LAB_IP=()
 for ((i = 1; i <= LAB_HOST_COUNT; i++)); do
@@ -61,7 +62,9 @@ remove_extra_hosts() {
     local name number
     while read -r name; do
         number=${name#kvmnet-hv}
-        [[ $number =~ ^[0-9]+$ ]] && ((number > LAB_HOST_COUNT)) || continue
+        if ! [[ $number =~ ^[0-9]+$ ]] || ((number <= LAB_HOST_COUNT)); then
+            continue
+        fi
         docker rm -f "$name" >/dev/null
         log "$name removed (the lab has $LAB_HOST_COUNT hosts now)"
     done < <(docker ps -a --filter "label=$LAB_LABEL" --format '{{.Names}}')

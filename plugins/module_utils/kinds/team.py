@@ -86,7 +86,6 @@ PORT_KEYS = ('prio', 'sticky')
 PORT_DEFAULTS = {'prio': 0, 'sticky': False}
 
 
-
 # ---- pure logic: request -> teamd config, and comparison ------------------------------
 
 def _drop_none(mapping):

@@ -141,5 +141,3 @@ def stop(netns, team):
         time.sleep(0.05)
     if os.path.exists('/proc/%s' % pid):
         raise NotApplied('teamd for %s (pid %s) did not stop within %d s' % (team, pid, STOP_TIMEOUT))
-
-
