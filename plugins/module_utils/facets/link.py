@@ -100,14 +100,21 @@ class LinkFacet(Facet):
         view.update(self.link_kind.extra_view(net, state))
         return view
 
+    def kind_clash(self):
+        """The problem of a link with this name that is of another kind, or None."""
+        state = self.current_state
+        if state is None or state.kind == self.link_kind.kind:
+            return None
+        return ('%s exists but is a %s link, not a %s: choose another name or remove it first '
+                '(this module never deletes a link of another kind)'
+                % (self.name, state.kind or 'physical/unknown', self.link_kind.kind))
+
     def check(self, net, current):
         state = self.current_state
         problems = []
-        if state is not None and state.kind != self.link_kind.kind:
-            problems.append('%s exists but is a %s link, not a %s: choose another name or remove it '
-                            'first (this module never deletes a link of another kind)'
-                            % (self.name, state.kind or 'physical/unknown', self.link_kind.kind))
-            return problems
+        clash = self.kind_clash()
+        if clash:
+            return [clash]
         if self.state == 'absent':
             return problems
         for key, value in self.wanted.items():

@@ -295,11 +295,9 @@ class MacvlanLink(LinkFacet):
     # ---- checks against the host -----------------------------------------------------
     def check(self, net, current):
         state = self.current_state
-        kind = self.link_kind.kind
-        if state is not None and state.kind != kind:
-            return ['%s exists but is a %s link, not a %s: choose another name or remove it '
-                    'first (this module never deletes a link of another kind)'
-                    % (self.name, state.kind or 'physical/unknown', kind)]
+        clash = self.kind_clash()
+        if clash:
+            return [clash]
         if self.state == 'absent':
             return []
         problems = []
