@@ -100,11 +100,13 @@ def first_difference(before, after):
     return '\n'.join(lines[2:40])
 
 
-def every_fault_rolls_back(build, module, args, faults):
+def every_fault_rolls_back(build, module, args, faults, remove=None):
     """Run ``module`` with each of its change requests failing once; returns (pairs, problems).
 
     ``build()`` makes a fresh namespace for the scenario and returns its name; the
     failing runs all use one namespace, each starting from what the last left.
+    ``remove``: arguments that take the clean run's result away again (a team's
+    teamd, whose name must be unique on the host).
     """
     ns = build()
     faults.arm()
@@ -113,6 +115,8 @@ def every_fault_rolls_back(build, module, args, faults):
     assert clean['changed']
     count = len(faults.calls)
     assert count > 0
+    if remove is not None:
+        assert not run_module(FQCN + module, dict(remove, netns=ns)).get('failed')
 
     ns = build()
     problems = []
