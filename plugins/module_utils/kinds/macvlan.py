@@ -229,6 +229,10 @@ class MacvlanLink(LinkFacet):
         self.left_in_origin = None
         self._origin_nsid = None
 
+    def namespaces(self):
+        # Created from origin into target: both namespaces change.
+        return [self.origin] if self.target is not None else []
+
     def where(self, namespace):
         return 'namespace %s' % namespace if namespace else 'the host'
 
