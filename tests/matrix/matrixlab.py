@@ -37,7 +37,8 @@ def row_play(ansible_env, tmp_path):
     def make(row, target=None, interpreter=None):
         target = target or row.target
         require_built(row, target)
-        env = dict(ansible_env, ANSIBLE_PYTHON_INTERPRETER=interpreter or target.interpreter)
+        env = dict(ansible_env, ANSIBLE_PYTHON_INTERPRETER=interpreter or target.interpreter,
+                   ANSIBLE_PIPELINING='True')  # fewer processes and files per task
         workdir = tmp_path / row.name
         workdir.mkdir(exist_ok=True)
         return Play(env, str(workdir), os.path.join(row.controller.bin, 'ansible-playbook'))
