@@ -7,9 +7,9 @@ Supported: pyroute2 0.7.3 up to the newest 0.9.x, on Python 3.6 and later. Nothi
 else in the collection checks pyroute2 versions; it opens its sockets through
 ``open_iproute`` and catches ``NetlinkError`` from here.
 
-- Finding pyroute2: the interpreter's own paths, then ``private_path()``, where the
-  kvmnet.hostnet.pyroute2 role installs a wheel carried from the controller when the
-  target has no suitable pyroute2 and no package index.
+- Finding pyroute2: ``private_path()`` first (the kvmnet.hostnet.pyroute2 role installs
+  there only when the interpreter's own pyroute2 is missing or unusable, so it must
+  win over an old system one), then the interpreter's own paths.
 - Failing well: ``require()`` says whether pyroute2 is missing, installed but not
   importable (0.9.x on Python < 3.9), or older than the minimum, and how to fix it.
 - Namespaces: 0.9 opens sockets in a namespace with ``IPRoute(netns=)``, 0.7/0.8 only
@@ -22,6 +22,8 @@ else in the collection checks pyroute2 versions; it opens its sockets through
   reason (0.7.3 and later read them alike).
 - Attributes: messages are read with ``msg.get('IFLA_...')``, which every supported
   version provides.
+- Filtered dumps (``dump_arguments``), namespace ids (``set_netnsid``) and team links
+  (``_kernel_handles_teams``) are spelled or handled differently before 0.9.
 """
 
 from __future__ import absolute_import, division, print_function
