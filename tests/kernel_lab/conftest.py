@@ -32,6 +32,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "kernel_lab: needs the QEMU kernel lab (tests/kernel_lab/run)"
     )
+    config.addinivalue_line(
+        "markers", "boot(n): runs in the n-th boot of the reboot sequence on one disk "
+        "(tests/kernel_lab/run boots it after the main guest)"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,6 +43,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if KERNEL_LAB_DIR in item.path.resolve().parents:
             item.add_marker(pytest.mark.kernel_lab)
+    # A test of the reboot sequence runs in its boot only; the rest in the main guest.
+    boot = os.environ.get("KERNEL_LAB_BOOT")
+    selected, deselected = [], []
+    for item in items:
+        marker = item.get_closest_marker("boot")
+        if boot == "all":  # tests/kernel_lab/run asks which boot tests -k selects
+            wanted = marker is not None
+        else:
+            wanted = str(marker.args[0]) == boot if marker else boot is None
+        (selected if wanted else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 class NetnsCommandError(AssertionError):

@@ -89,19 +89,21 @@ class Profile:
 
 
 def ip_settings(addresses, gateway):
-    """[ipv4]/[ipv6] sections for an exact address set and default gateway."""
+    """[ipv4]/[ipv6] sections for an exact address set and default gateway.
+
+    The gateway rides on the family's first address (``address1=ip/len,gw``), the
+    form every keyfile reader of the fleet knows.
+    """
     sections = OrderedDict()
-    counts = {}
+    gateway_family = 'ipv%d' % ipaddress.ip_address(u'%s' % gateway).version if gateway else None
     for text in addresses or []:
         interface = ipaddress.ip_interface(u'%s' % text)
         family = 'ipv%d' % interface.version
         keys = sections.setdefault(family, OrderedDict([('method', 'manual')]))
-        counts[family] = counts.get(family, 0) + 1
-        keys['address%d' % counts[family]] = str(interface)
-    if gateway:
-        family = 'ipv%d' % ipaddress.ip_address(u'%s' % gateway).version
-        if family in sections:
-            sections[family]['gateway'] = gateway
+        value = str(interface)
+        if len(keys) == 1 and family == gateway_family:
+            value += ',' + gateway
+        keys['address%d' % len(keys)] = value
     return sections
 
 

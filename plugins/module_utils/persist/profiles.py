@@ -34,6 +34,10 @@ BRIDGE_PORT_KEYS = OrderedDict([('priority', 'priority'), ('cost', 'path-cost'),
                                 ('hairpin', 'hairpin-mode')])
 
 
+# Kind options that name the link a link sits on.
+LOWER_OPTIONS = ('parent', 'dev')
+
+
 def is_nic(name):
     """A physical NIC (it has a device behind it), which gets an ethernet port profile."""
     return os.path.exists('/sys/class/net/%s/device' % name)
@@ -45,6 +49,9 @@ class Rendered:
     def __init__(self):
         self.profiles = OrderedDict()
         self.gaps = OrderedDict()
+        # NICs our links sit on (a VLAN's parent, a VTEP's dev): NetworkManager must
+        # bring them up without running DHCP on them.
+        self.lower_nics = []
         self._ports = []
         self._addresses = []
 
@@ -68,6 +75,14 @@ def render(entries, nic=is_nic):
             continue
         profile.port_of(master, slave_type)
         profile.update(sections)
+    for key, facets in entries:
+        for facet in facets:
+            if isinstance(facet, LinkFacet) and facet.state == 'present':
+                for option in LOWER_OPTIONS:
+                    lower = facet.wanted.get(option)
+                    if lower and lower not in rendered.profiles and nic(lower) \
+                            and lower not in rendered.lower_nics:
+                        rendered.lower_nics.append(lower)
     for key, link, sections in rendered._addresses:
         profile = rendered.profiles.get(link)
         if profile is None or profile.is_port:

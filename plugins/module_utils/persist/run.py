@@ -21,7 +21,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist import restore, store
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.files import FilePlan, read_bytes
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.keyfile import (
-    PROFILE_PREFIX, profile_filename)
+    PROFILE_PREFIX, Profile, profile_filename)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.nm import RENDERERS
 
 PERSIST_OPTION = dict(type='str', default='none',
@@ -173,27 +173,36 @@ def _plan_profiles(files, root, rendered, nic_mac):
         relative = os.path.join(store.KEYFILES, profile_filename(ifname))
         wanted.add(relative)
         files.want(relative, profile.render())
+    # A NIC that becomes a port loses its own profiles (kept in the backup directory);
+    # they come back when it is no longer a port of ours.
+    nics = dict((ifname, nic_mac(ifname)) for ifname, profile in rendered.profiles.items()
+                if profile.nm_type == 'ethernet' and profile.is_port)
+    foreign = [(relative, store.binding(relative, read_bytes(os.path.join(root, relative))
+                                        .decode('utf-8', 'replace')))
+               for relative in store.profile_files(root)]
+    # A NIC under a VLAN or VTEP without a profile of its own: one that brings it up
+    # with no address (NetworkManager would otherwise run DHCP on it).
+    for ifname in rendered.lower_nics:
+        if not any(store.configures(bound, ifname, nic_mac(ifname)) for _relative, bound in foreign):
+            relative = os.path.join(store.KEYFILES, profile_filename(ifname))
+            wanted.add(relative)
+            files.want(relative, Profile(ifname, 'ethernet').render())
+    for relative, bound in foreign:
+        if any(store.configures(bound, ifname, mac) for ifname, mac in nics.items()):
+            path = os.path.join(root, relative)
+            files.want(store.backup_path(relative), read_bytes(path), _file_mode(path))
+            files.remove(relative)
     directory = os.path.join(root, store.KEYFILES)
     for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
         relative = os.path.join(store.KEYFILES, name)
         if name.startswith(PROFILE_PREFIX) and name.endswith('.nmconnection') and relative not in wanted:
             files.remove(relative)
-    # A NIC that becomes a port loses its own profiles (kept in the backup directory);
-    # they come back when it is no longer a port of ours.
-    nics = dict((ifname, nic_mac(ifname)) for ifname, profile in rendered.profiles.items()
-                if profile.nm_type == 'ethernet')
-    for relative in store.profile_files(root):
-        text = read_bytes(os.path.join(root, relative)).decode('utf-8', 'replace')
-        bound = store.binding(relative, text)
-        if any(store.configures(bound, ifname, mac) for ifname, mac in nics.items()):
-            files.want(store.backup_path(relative), text, _file_mode(os.path.join(root, relative)))
-            files.remove(relative)
     backups = os.path.join(root, store.BACKUPS)
     for relative in store.profile_files(backups):
-        text = read_bytes(os.path.join(backups, relative)).decode('utf-8', 'replace')
-        bound = store.binding(relative, text)
+        path = os.path.join(backups, relative)
+        bound = store.binding(relative, read_bytes(path).decode('utf-8', 'replace'))
         if not any(store.configures(bound, ifname, mac) for ifname, mac in nics.items()):
-            files.want(relative, text, _file_mode(os.path.join(backups, relative)))
+            files.want(relative, read_bytes(path), _file_mode(path))
             files.remove(store.backup_path(relative))
 
 

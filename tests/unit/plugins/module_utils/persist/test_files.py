@@ -65,7 +65,7 @@ def test_takeover_backs_up_the_uplink_profile_and_absent_brings_it_back(root):
     assert not os.path.exists(os.path.join(root, KEYFILES, 'uplink.nmconnection'))
     assert read(root, store.backup_path(KEYFILES + '/uplink.nmconnection')) == UPLINK
     bridge = parse(read(root, KEYFILES + '/kvmnet-br0.nmconnection'))
-    assert bridge['ipv4']['address1'] == '192.0.2.10/24' and bridge['ipv4']['gateway'] == '192.0.2.1'
+    assert bridge['ipv4']['address1'] == '192.0.2.10/24,192.0.2.1'
     assert bridge['ethernet']['cloned-mac-address'] == '52:54:00:6b:00:00'
     assert parse(read(root, KEYFILES + '/kvmnet-eth0.nmconnection'))['connection']['master'] == 'br0'
     for path in files.paths:

@@ -50,8 +50,7 @@ def test_takeover_nic_becomes_a_port_and_the_bridge_gets_the_addresses():
     assert (port['connection']['master'], port['connection']['slave-type']) == ('br0', 'bridge')
     assert 'controller' not in port['connection'] and 'ipv4' not in port
     keys = sections(rendered, 'br0')
-    assert keys['ipv4'] == OrderedDict([('method', 'manual'), ('address1', '192.0.2.10/24'),
-                                        ('gateway', '192.0.2.1')])
+    assert keys['ipv4'] == OrderedDict([('method', 'manual'), ('address1', '192.0.2.10/24,192.0.2.1')])
     assert keys['ipv6'] == OrderedDict([('method', 'manual'), ('address1', '2001:db8::10/64')])
     # vnet3 is no NIC and no link of ours: no profile; its isolation is the restore's.
     assert rendered.profile('vnet3') is None
