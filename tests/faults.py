@@ -1,7 +1,8 @@
 """Make the k-th kernel change request of a module run fail, and check what is left.
 
 ``FaultInjector`` wraps ``NetlinkSession.call``, the one seam every kernel request of
-the engine goes through. ``every_fault_rolls_back`` runs a module once cleanly to
+the engine goes through, and ``programs.teamd.run``, through which teamd and teamdctl
+change a team. ``every_fault_rolls_back`` runs a module once cleanly to
 count its change requests (N), then once per k in 1..N with the k-th failing, and
 checks after each failed run that the namespace (links with kind and port options,
 addresses, routes of every table, FDB) is byte-identical to the snapshot taken
@@ -19,6 +20,7 @@ from netlab import _without_timers, ip_json
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import session as session_module
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import (
     NotApplied, kernel_error_message)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.programs import teamd as teamd_program
 
 INJECTED = 'injected fault'
 # Reads are not counted: how many a run makes depends on the host (its other
@@ -31,7 +33,7 @@ class KernelCallError(Exception):
 
 
 class FaultInjector:
-    """Counts NetlinkSession.call invocations; the ``fail_at``-th one fails.
+    """Counts change requests (netlink, teamd/teamdctl); the ``fail_at``-th one fails.
 
     ``kind`` 'kernel' fails like the kernel refusing (a NetlinkError, translated by
     the session), 'bug' raises an exception the engine does not know.
@@ -58,6 +60,22 @@ class FaultInjector:
             return original(session, action, method, *args, **kwargs)
 
         monkeypatch.setattr(session_module.NetlinkSession, 'call', call)
+
+        # teamd and teamdctl change a team outside netlink: the same count, the same fault.
+        original_run = teamd_program.run
+
+        def run(netns, argv, action):
+            if 'dump' in argv:
+                return original_run(netns, argv, action)
+            injector.calls.append(action)
+            if len(injector.calls) == injector.fail_at:
+                injector.failed_action = action
+                if injector.kind == 'bug':
+                    raise KernelCallError('%s during %s' % (INJECTED, action))
+                raise NotApplied('%s: %s' % (action, INJECTED))
+            return original_run(netns, argv, action)
+
+        monkeypatch.setattr(teamd_program, 'run', run)
 
     def arm(self, fail_at=None, kind='kernel'):
         self.calls = []

@@ -9,13 +9,19 @@ The engine runs them all through the same steps:
 
 1. ``validate()``  pure checks of the request                (nothing read yet)
 2. ``read(net)``   the current state, normalised to the user's units
-3. ``check(net, current)``  checks against that state       (nothing touched yet)
-4. ``plan(net, current)``   Operations; an empty plan means no change
-5. apply the operations in phase order, journaling how to undo each one
-6. ``read(net)`` again and ``mismatches(after)``: a value that did not take fails the
-   run, and the journal rolls back what this run did.
+3. ``resolve(net, current)``  what the request leaves to the current state (a default
+   MTU, a MAC) is completed; each facet then publishes its ``LinkPlan``s and every
+   facet ``see``s them all (a bridge judges a port by the mode this run gives it)
+4. ``check(net, current)``  checks against that state       (nothing touched yet)
+5. ``plan(net, current)``   Operations; an empty plan means no change
+6. apply the operations in phase order, journaling how to undo each one
+7. ``read(net)`` again and ``mismatches(after)``: a value that did not take fails the
+   run.
 
-Every problem found in 1 and 3 is reported at once, before anything is touched.
+Every problem found in 1 and 4 is reported at once, before anything is touched. Any
+error in 6 or 7 rolls back what the run did; the host is then read again and compared
+with what step 2 read, and only when nothing differs does the message say "rolled
+back". One run at a time holds a namespace (core/lock.py).
 """
 
 from __future__ import absolute_import, division, print_function
