@@ -2,18 +2,19 @@
 
   profile  on the 2 lab hosts, 50 tenant networks per host (50 bridges, 50 VXLANs
            with head-end replication to the other host, 100 VM taps: 200 links per
-           host): the role as it is now (one host_network call per host) against
-           0.1.0's role (one task per item, taken from git), side by side
+           host): the role as it is now (one host_network call per host), and with
+           --old 0.1.0's role (one task per item, taken from git) side by side
   fleet    playbooks/site.yml on labs of 2, 8 and 20 hosts (KVMNET_LAB_HOSTS), forks 20
 
 Run under the Docker lock, as root, with the lab up (make lab):
-  flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py profile
+  flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py profile [--old] [50]
   flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py fleet [2 8 20]
 The fleet run leaves the lab at 2 hosts again. Prints figures only.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 0.1.0's role: one task per list item (the commit before the role moved to host_network).
 OLD_ROLE_COMMIT = '864465d'
-NETWORKS = 50
+NETWORKS = 50  # tenant networks per host: 200 links
 
 
 def lab_env(hosts=2):
@@ -31,6 +32,7 @@ def lab_env(hosts=2):
                          capture_output=True, env=dict(os.environ, KVMNET_LAB_HOSTS=str(hosts)))
     env = dict(line.split('=', 1) for line in out.stdout.decode().split('\0') if '=' in line)
     env['ANSIBLE_FORKS'] = '20'
+    env['ANSIBLE_CALLBACKS_ENABLED'] = 'ansible.posix.profile_tasks'
     return env
 
 
@@ -42,17 +44,21 @@ def timed_playbook(env, playbook, *extra):
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit('%s failed:\n%s' % (playbook, proc.stdout[-4000:]))
+    # ansible.posix.profile_tasks: the slowest tasks, to see where the time goes.
+    slowest = [line for line in proc.stdout.splitlines() if re.search(r' -+ \d+\.\d+s$', line)]
+    for line in slowest[:4]:
+        print('    %s' % line.strip())
     recap = [line for line in proc.stdout.splitlines() if 'changed=' in line]
     changed = sum(int(line.split('changed=')[1].split()[0]) for line in recap)
     return seconds, changed
 
 
-def profile_vars():
-    """50 tenant networks per host as role variables (Jinja picks each host's addresses)."""
+def profile_vars(networks):
+    """Tenant networks per host as role variables (Jinja picks each host's addresses)."""
     peers = ("{{ groups['hypervisors'] | map('extract', hostvars, 'kvmnet_lab_underlay_ip')"
              " | reject('equalto', kvmnet_lab_underlay_ip) | list }}")
     bridges, vxlans, nics = [], [], []
-    for n in range(1, NETWORKS + 1):
+    for n in range(1, networks + 1):
         bridges.append(dict(name='brt%d' % n, stp=False, forward_delay=0))
         vxlans.append(dict(name='vxt%d' % n, vni=2000 + n, dev='eth0',
                            local='{{ kvmnet_lab_underlay_ip }}', remotes=peers,
@@ -64,12 +70,12 @@ def profile_vars():
                 hypervisor_network_vlans=[], hypervisor_network_macvlans=[])
 
 
-def delete_links(env, hosts):
+def delete_links(env, hosts, networks=NETWORKS):
     """Remove the profile's links from every lab host (ip -batch, ignoring missing ones)."""
     sys.path.insert(0, os.path.join(REPO, '.cache', 'collections'))
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import nic_name
     names = []
-    for n in range(1, NETWORKS + 1):
+    for n in range(1, networks + 1):
         names += ['vxt%d' % n, 'brt%d' % n] + [nic_name('t%d%s' % (n, side), 0) for side in 'ab']
     batch = ''.join('link del %s\n' % name for name in names)
     for number in range(1, hosts + 1):
@@ -93,24 +99,25 @@ def old_role(directory):
     return os.path.join(directory, 'roles', 'hypervisor_network')
 
 
-def profile():
+def profile(networks, with_old):
     env = lab_env(2)
     work = tempfile.mkdtemp(prefix='kvmnet-bench-lab-')
     variables = os.path.join(work, 'profile.json')
     with open(variables, 'w') as handle:
-        json.dump(profile_vars(), handle)
-    plays = [('host_network role (now)', play_file(work, 'kvmnet.hostnet.hypervisor_network')),
-             ('one task per item (0.1.0)', play_file(work, old_role(work)))]
+        json.dump(profile_vars(networks), handle)
+    plays = [('host_network role (now)', play_file(work, 'kvmnet.hostnet.hypervisor_network'))]
+    if with_old:
+        plays.append(('one task per item (0.1.0)', play_file(work, old_role(work))))
     print('%d links per host on 2 hosts, forks 20; wall seconds of ansible-playbook'
-          % (4 * NETWORKS))
+          % (4 * networks))
     print('%-28s %10s %10s %10s' % ('role', 'create', 'no-op', 'changed'))
     for label, play in plays:
-        delete_links(env, 2)
+        delete_links(env, 2, networks)
         create, _changed = timed_playbook(env, play, '-e', '@' + variables)
         noop, changed = timed_playbook(env, play, '-e', '@' + variables)
         print('%-28s %10.1f %10.1f %10d' % (label, create, noop, changed))
         sys.stdout.flush()
-    delete_links(env, 2)
+    delete_links(env, 2, networks)
 
 
 def fleet(sizes):
@@ -133,7 +140,8 @@ def fleet(sizes):
 
 if __name__ == '__main__':
     if sys.argv[1:2] == ['profile']:
-        profile()
+        arguments = [arg for arg in sys.argv[2:] if arg != '--old']
+        profile(int(arguments[0]) if arguments else NETWORKS, '--old' in sys.argv)
     elif sys.argv[1:2] == ['fleet']:
         fleet([int(size) for size in sys.argv[2:]] or [2, 8, 20])
     else:
