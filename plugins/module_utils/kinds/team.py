@@ -312,6 +312,13 @@ class Teamd(Facet):
                     self.bridge, self.team))
         return problems
 
+    def rollback_view(self, view):
+        # A teamd started again has another pid and picks its active port anew.
+        if not view:
+            return view
+        return OrderedDict((key, value) for key, value in view.items()
+                           if key not in ('pid', 'active_port'))
+
     def link_plans(self, current):
         """The runner this run gives the team: a bridge judges the team by it."""
         if self.state == 'absent' or not self.wanted:
