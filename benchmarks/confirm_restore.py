@@ -8,7 +8,7 @@ rate, how late after the deadline the watchdog finished, and how long the host w
 unreachable over SSH.
 
     lab/lab up
-    flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/confirm_restore.py [--trials 10] [--timeout 15]
+    flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/confirm_restore.py [--trials 10] [--timeout 20]
 """
 
 import argparse
@@ -31,7 +31,7 @@ def trial(host, timeout, workdir):
     started = time.time()
     code, results = run_role(host, workdir, hypervisor_network_bridges=CUT,
                              hypervisor_network_confirm_timeout=timeout,
-                             hypervisor_network_probe_timeout=min(8, timeout - 2))
+                             hypervisor_network_probe_timeout=min(6, timeout - 2))
     name = results["Checkpoint | a name for this run's checkpoint, fixed once"][
         'ansible_facts']['hypervisor_network__name']
     result = wait_for_result(host, name, timeout + 30)
@@ -42,13 +42,13 @@ def trial(host, timeout, workdir):
     probe = results.get('Confirm | fail this host with the probe that failed', {}).get('msg', '')
     return dict(restored=result['outcome'] == 'rolled_back' and result['equal'] and equal,
                 late=result.get('seconds_after_deadline'), back=back, play_failed=code != 0,
-                probe="probe 'connection' failed" in probe)
+                probe="probe 'connection' failed" in probe, message=probe)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--trials', type=int, default=10)
-    parser.add_argument('--timeout', type=int, default=15, help='confirm_timeout in seconds')
+    parser.add_argument('--timeout', type=int, default=20, help='confirm_timeout in seconds')
     parser.add_argument('--host', default='hv1', choices=sorted(ADDRESS))
     args = parser.parse_args()
     outcomes = []
@@ -62,6 +62,8 @@ def main():
                   'connection probe=%s' % (number, outcome['restored'], outcome['late'],
                                            outcome['back'], outcome['play_failed'],
                                            outcome['probe']))
+            if not outcome['probe']:
+                print('          the play said: %s' % outcome['message'][:400])
             sys.stdout.flush()
     finally:
         reset(args.host, ADDRESS[args.host])
