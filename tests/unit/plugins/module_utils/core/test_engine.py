@@ -100,3 +100,98 @@ def test_an_undo_that_fails_is_reported_not_hidden():
     journal = engine.Journal(net=None)
     journal.apply([engine.Operation(1, 'irreversible', lambda net: None)])
     assert journal.rollback() == ['irreversible']
+
+
+class Broken(Recorder):
+    """Raises an exception the engine does not know (a bug) on one key."""
+
+    def _setter(self, key, value):
+        def do(net):
+            if key == self.fail_on and value == self.wanted[key]:
+                raise TypeError('unsupported operand')
+            self.store[key] = value
+        return do
+
+
+def test_any_exception_during_apply_rolls_back_and_fails_with_its_cause():
+    store = {'a': 1, 'b': 1}
+    with pytest.raises(NotApplied) as raised:
+        run([Broken(store, {'a': 2, 'b': 2}, fail_on='b')])
+    message = str(raised.value)
+    assert message.startswith('step "set b" failed: unexpected TypeError: unsupported operand at')
+    assert message.endswith('every change of this run was rolled back')
+    assert store == {'a': 1, 'b': 1}
+
+
+def test_a_bug_while_planning_fails_the_task_and_changes_nothing():
+    class Crashing(Recorder):
+        def plan(self, net, current):
+            raise KeyError('mode')
+
+    with pytest.raises(NotApplied) as raised:
+        run([Crashing({'a': 1}, {'a': 2})])
+    assert 'unexpected KeyError' in str(raised.value) and 'nothing was changed' in str(raised.value)
+
+
+def test_rolled_back_is_said_only_when_the_state_read_again_is_the_one_before():
+    store = {'a': 1}
+
+    class Sticky(Recorder):
+        """Its undo does not take: the store keeps the new value."""
+
+        def plan(self, net, current):
+            def do(net):
+                store['a'] = 2
+                raise NotApplied('kernel said no')
+            return [engine.Operation(engine.PHASE_SET, 'set a', do, lambda net: [], partial=True)]
+
+    with pytest.raises(NotApplied) as raised:
+        run([Sticky(store, {'a': 2})])
+    assert 'rolled back' not in str(raised.value)
+    assert 'NOT everything could be undone, left over: thing is {"a": 2}, was {"a": 1}' \
+        in str(raised.value)
+
+
+def test_a_partial_step_is_journaled_even_when_it_fails():
+    undone = []
+    journal = engine.Journal(net=None)
+
+    def half_done(net):
+        raise NotApplied('second request refused')
+
+    step = engine.Operation(1, 'two requests', half_done, lambda net: undone.append('undo'),
+                            partial=True)
+    with pytest.raises(NotApplied):
+        journal.apply([step])
+    assert journal.rollback() == [] and undone == ['undo']
+
+
+def test_facets_see_the_link_plans_of_the_run_before_check():
+    seen = {}
+
+    class Link(engine.Facet):
+        title = 'link'
+
+        def link_plans(self, current):
+            return [engine.LinkPlan('bond0', 'bond', view={'mode': 'active-backup'})]
+
+    class Runner(engine.Facet):
+        title = 'teamd'
+
+        def link_plans(self, current):
+            return [engine.LinkPlan('bond0', view={'extra': 1}, changes={'mode': ('a', 'b')})]
+
+    class Reader(engine.Facet):
+        title = 'ports'
+
+        def see(self, plans):
+            seen.update(plans)
+
+        def check(self, net, current):
+            assert seen, 'plans arrive before check'
+            return []
+
+    run([Link(), Runner(), Reader()])
+    plan = seen['bond0']
+    assert (plan.kind, plan.view, plan.changes) == ('bond', {'mode': 'active-backup', 'extra': 1},
+                                                    {'mode': ('a', 'b')})
