@@ -130,3 +130,11 @@ def test_vlan_bond_team_read_back_reapply_unchanged(play, netns):
             result = play.one('kvmnet.hostnet.' + module, **dict(item, netns=host))
             assert not result.get('failed') and result['changed'] is False, (item, result)
     assert_unchanged(host, before)
+
+    # The whole topology in one host_network call: adopting only marks the links as its own.
+    sections = dict((key[len('hypervisor_network_'):], items) for key, items in role_vars.items())
+    first = play.one('kvmnet.hostnet.host_network', netns=host, **sections)
+    assert not first.get('failed'), first
+    assert all(step.startswith('mark ') for step in first['plan']), first['plan']
+    again = play.one('kvmnet.hostnet.host_network', netns=host, **sections)
+    assert not again.get('failed') and again['changed'] is False, again.get('plan', again)
