@@ -93,7 +93,7 @@ def test_offline_target_gets_the_wheel_then_stays_unchanged(row_play, row, netns
     expected = '0.8.1' if python_version < (3, 9) else '0.9.7'
     assert found['version'] == expected
 
-    again, _ = bootstrap(play)
+    again = bootstrap(play)[0]
     assert (again['changed'], again['method'], again['tried']) == (False, 'present', []), again
 
     # A module run by the same interpreter finds the private path.
@@ -130,7 +130,7 @@ def test_kylin_v10_is_the_el_family(row_play, row, tmp_path):
     os.chmod(python, 0o755)
     play = row_play(row, interpreter=python)
 
-    facts, _, reported = play(
+    facts, _role, reported = play(
         {'ansible.builtin.setup': {'gather_subset': ['!all', '!min', 'distribution']}},
         dict(ROLE, vars={'pyroute2_methods': []}),
         {'ansible.builtin.debug': {'msg': '{{ pyroute2_bootstrap | to_json }}'}})

@@ -88,7 +88,7 @@ def problems(results, changed):
 @each_row()
 def test_every_module_create_rerun_check_change_absent(row_play, row, netns):
     play = row_play(row)
-    hv, _, _, vm2 = lab(netns)
+    hv, _vm, _peer, vm2 = lab(netns)
 
     assert problems(play(*tasks(hv, vm2)), changed=True) == []
     created = ifindexes(hv)
