@@ -208,32 +208,9 @@ class InProcessModules:
 
     @staticmethod
     def run(module, args, check_mode, diff):
-        import contextlib
-        import importlib
-        import io
-        import json
+        from inprocess import run_module
 
-        from ansible.module_utils import basic
-
-        code = importlib.import_module(
-            "ansible_collections.kvmnet.hostnet.plugins.modules." + module.split(".")[-1])
-        arguments = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": arguments}).encode()
-        basic._ANSIBLE_PROFILE = "legacy"
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                code.main()
-        except SystemExit:
-            pass
-        finally:
-            basic._ANSIBLE_ARGS = None
-        text = out.getvalue().strip()
-        if not text:
-            raise AssertionError("%s printed no result" % module)
-        result = json.loads(text.splitlines()[-1])
-        result.setdefault("changed", False)  # as Ansible registers a failed task
-        return result
+        return run_module(module, args, check_mode, diff)
 
 
 class TargetInterpreterModules(InProcessModules):
