@@ -7,7 +7,7 @@ Two runs on one host (two playbooks, a playbook and a cron job) would read the s
 state, plan against it, and undo each other's changes on a rollback. Each run holds
 an exclusive ``flock`` on ``/run/kvmnet/<namespace>.lock`` from its first read to its
 last write; the holder writes its pid into the file so that a run that gives up after
-``timeout`` seconds can say who holds the namespace.
+``timeout`` seconds can say who holds the namespace, and removes the file as it leaves.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -65,7 +65,12 @@ class NamespaceLock:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                if _still_at(handle, path):
+                    break
+                # The holder removed the file as it left: lock the one that is there now.
+                os.close(handle)
+                handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                continue
             except (IOError, OSError) as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     os.close(handle)
@@ -82,15 +87,29 @@ class NamespaceLock:
         os.ftruncate(handle, 0)
         os.lseek(handle, 0, os.SEEK_SET)
         os.write(handle, ('%d\n' % os.getpid()).encode('ascii'))
-        return handle
+        return handle, path
 
     def _release(self):
+        # Removed while still held, so that a host with thousands of namespaces keeps
+        # no file per namespace; a waiter then finds the file gone and starts over.
         while self.handles:
-            handle = self.handles.pop()
+            handle, path = self.handles.pop()
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
             try:
                 fcntl.flock(handle, fcntl.LOCK_UN)
             finally:
                 os.close(handle)
+
+
+def _still_at(handle, path):
+    """Whether the locked file is still the one at ``path``."""
+    try:
+        return os.fstat(handle).st_ino == os.stat(path).st_ino
+    except OSError:
+        return False
 
 
 def _holder(handle):

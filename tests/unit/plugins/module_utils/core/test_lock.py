@@ -16,12 +16,25 @@ def lock_dir(tmp_path, monkeypatch):
     return tmp_path / 'kvmnet'
 
 
-def test_the_holder_writes_its_pid_and_releases_on_exit(lock_dir):
+def test_the_holder_writes_its_pid_and_removes_the_file_on_exit(lock_dir):
     with lock.NamespaceLock(['ns1', None]):
         assert (lock_dir / 'ns1.lock').read_text() == '%d\n' % os.getpid()
         assert (lock_dir / '_host.lock').exists()
+    assert list(lock_dir.iterdir()) == []
     with lock.NamespaceLock(['ns1'], timeout=0):
         pass  # free again
+
+
+def test_a_waiter_whose_file_was_removed_locks_the_new_one(lock_dir):
+    first = lock.NamespaceLock(['ns1'])
+    first.__enter__()
+    stale = os.open(lock.lock_path('ns1'), os.O_RDWR)  # a waiter's handle on the old file
+    first.__exit__(None, None, None)
+    fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)  # it gets the removed file...
+    try:
+        assert not lock._still_at(stale, lock.lock_path('ns1'))  # ...and sees it is stale
+    finally:
+        os.close(stale)
 
 
 def test_a_second_run_gives_up_after_the_wait_and_names_the_holder(lock_dir):
