@@ -53,9 +53,9 @@ def wait_for_result(ns, seconds):
     raise AssertionError('no checkpoint result within %s s' % seconds)
 
 
-def test_unconfirmed_takeover_restores_itself_at_the_deadline(play, host):
+def test_unconfirmed_takeover_restores_itself_and_a_late_confirmation_fails(play, host):
     before = snapshot(host)
-    applied = play(takeover(host))[0]
+    applied = play(takeover(host, confirm_checkpoint='late'))[0]
 
     assert applied['changed'] and not applied.get('failed'), applied
     assert applied['checkpoint']['state'] == 'pending'
@@ -68,6 +68,9 @@ def test_unconfirmed_takeover_restores_itself_at_the_deadline(play, host):
     assert time.time() - started <= TIMEOUT + 2
     assert snapshot(host) == before
     assert ping(host, '192.0.2.1')
+    late = play.one(CONFIRM, netns=host, checkpoint='late')
+    assert late.get('failed'), late
+    assert 'cannot be confirmed: it ended rolled_back' in late['msg'], late['msg']
 
 
 def test_confirmed_takeover_stays_after_the_deadline(play, host):
@@ -109,15 +112,6 @@ def test_a_pending_checkpoint_blocks_the_next_run_until_it_ends(play, host):
     assert not waited.get('failed') and waited['changed'], waited
     assert last_result(host)['outcome'] == 'rolled_back'
     assert link(host, 'eth0').get('master') is None
-
-
-def test_a_late_confirmation_fails_and_says_it_was_rolled_back(play, host):
-    applied = play(takeover(host, confirm_checkpoint='late'))[0]
-    assert applied['changed'], applied
-    wait_for_result(host, TIMEOUT + 5)
-    late = play.one(CONFIRM, netns=host, checkpoint='late')
-    assert late.get('failed'), late
-    assert 'cannot be confirmed: it ended rolled_back' in late['msg'], late['msg']
 
 
 def test_a_change_that_cannot_be_undone_is_refused_before_anything_is_touched(play, host):
