@@ -265,6 +265,8 @@ def test_static_fdb_is_an_exact_set_and_leaves_other_entries(play, netns):
     veth(ns, 'u0')
     run(['ip', 'link', 'add', 'br0', 'type', 'bridge'], netns=ns)
     hv = Hypervisor(1, ns, None)
+    # local must be an address of the host.
+    run(['ip', 'addr', 'add', hv.ip + '/24', 'dev', 'u0'], netns=ns)
     # Not managed by the task below: a flooding peer added by hand stays.
     play(vtep(hv))
     run(['bridge', 'fdb', 'append', ZERO, 'dev', 'vx42', 'dst', '192.0.2.9'], netns=ns)
