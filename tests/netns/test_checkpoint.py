@@ -5,6 +5,7 @@ via 192.0.2.1 in a second namespace) is taken over by a bridge. State is compare
 ``ip -j`` snapshots, independently of the module's own snapshot code.
 """
 
+import glob
 import json
 import time
 
@@ -27,8 +28,9 @@ def host(netns):
     run(['ip', 'route', 'add', 'default', 'via', '192.0.2.1'], netns=ns)
     assert ping(ns, '192.0.2.1')
     yield ns
-    # Never leave a watchdog behind for a namespace that is about to go.
-    run(['rm', '-rf', '/run/kvmnet/checkpoint-netns-%s' % ns], check=False)
+    # Never leave a checkpoint (or its record, log and lock) of a namespace that goes.
+    for path in glob.glob('/run/kvmnet/checkpoint-netns-%s*' % ns):
+        run(['rm', '-rf', path], check=False)
 
 
 def takeover(ns, **extra):
