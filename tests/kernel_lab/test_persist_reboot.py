@@ -327,7 +327,8 @@ def test_boot3_apply_with_restore_persistence_and_networkmanager_stopped(play):
 @pytest.mark.boot(4)
 def test_boot4_restored_without_networkmanager(play):
     assert run(['pgrep', '-x', 'NetworkManager'], check=False).returncode == 1
-    assert unit_state() == {'ActiveState': 'active', 'Result': 'success', 'LoadState': 'loaded'}
+    journal = run(['journalctl', '-b', '-u', UNIT, '-o', 'cat'], check=False).stdout
+    assert unit_state() == {'ActiveState': 'active', 'Result': 'success', 'LoadState': 'loaded'}, journal
     assert_same_as('restore.json')
     assert_traffic()
     assert unchanged(apply(play, 'restore')) == []

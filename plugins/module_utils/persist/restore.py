@@ -36,9 +36,21 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 ERROR, NOTICE = '<3>', '<5>'
 
 
-def unit_text(python, after_networkmanager):
-    """The systemd unit; on NetworkManager hosts it waits for NetworkManager's start-up."""
+def device_unit(ifname):
+    """systemd's device unit of a network interface (systemd-escape of its sysfs path)."""
+    return 'sys-subsystem-net-devices-%s.device' % ifname.replace('-', '\\x2d')
+
+
+def unit_text(python, after_networkmanager, nics=()):
+    """The systemd unit; on NetworkManager hosts it waits for NetworkManager's start-up.
+
+    Without NetworkManager nothing else waits for udev: the unit waits for the NICs the
+    records use (named as udev names them), each by its device unit.
+    """
+    devices = ' '.join(device_unit(nic) for nic in sorted(set(nics)))
     wants = 'Wants=NetworkManager-wait-online.service\n' if after_networkmanager else ''
+    if devices:
+        wants += 'Wants=%s\nAfter=%s\n' % (devices, devices)
     return (
         '# Installed by kvmnet.hostnet; removed when no link needs it.\n'
         '[Unit]\n'

@@ -144,7 +144,7 @@ def plan_files(root, link_module, params, facets, after, resolved, modules=None,
     files = FilePlan(root)
     _plan_records(files, root, records)
     _plan_profiles(files, root, rendered, nic_mac or _nic_mac)
-    _plan_restore_unit(files, records, python or sys.executable)
+    _plan_restore_unit(files, records, python or sys.executable, nic or is_nic)
     _plan_unmanaged(files, root, records)
     return files
 
@@ -210,7 +210,20 @@ def _file_mode(path):
     return os.stat(path).st_mode & 0o7777
 
 
-def _plan_restore_unit(files, records, python):
+# Params that name the interfaces an item is built on.
+LOWER_PARAMS = ('takeover_from', 'parent', 'dev', 'ports')
+
+
+def _lower_names(params):
+    for key in LOWER_PARAMS:
+        value = params.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            name = item.get('name') if isinstance(item, dict) else item
+            if name:
+                yield str(name)
+
+
+def _plan_restore_unit(files, records, python, nic):
     due = restore.due(records.values())
     if not due:
         for relative in (store.UNIT_WANTS, store.UNIT, store.PROGRAM):
@@ -218,7 +231,8 @@ def _plan_restore_unit(files, records, python):
         return
     after_nm = any(record['persist'] == 'networkmanager' for record in records.values())
     files.want(store.PROGRAM, restore.program_bytes(), 0o644)
-    files.want(store.UNIT, restore.unit_text(python, after_nm), 0o644)
+    nics = [name for record in due for name in _lower_names(record['params']) if nic(name)]
+    files.want(store.UNIT, restore.unit_text(python, after_nm, nics), 0o644)
     files.link(store.UNIT_WANTS, '/' + store.UNIT)
 
 

@@ -126,3 +126,11 @@ def test_file_plan_shows_binary_files_by_size(tmp_path):
     again = FilePlan(str(tmp_path))
     again.want('a/b.pyz', b'\xff\x00', 0o644)
     assert not again.changes
+
+
+def test_restore_unit_waits_for_the_nics_it_builds_on(root):
+    run(root, 'linux_bridge', {'bridge': {'stp': False}}, mode='restore', name='br-vm', stp=False,
+        ports=['eth-2', 'vnet0'])
+    unit = read(root, store.UNIT)
+    assert 'Wants=sys-subsystem-net-devices-eth\\x2d2.device\n' in unit
+    assert 'vnet0' not in unit
