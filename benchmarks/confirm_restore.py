@@ -46,7 +46,7 @@ def trial(host, timeout, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--trials', type=int, default=10)
     parser.add_argument('--timeout', type=int, default=20, help='confirm_timeout in seconds')
     parser.add_argument('--host', default='hv1', choices=sorted(ADDRESS))

@@ -105,8 +105,8 @@ def run_ip_batch(count):
         def create():
             ns.run('ip', '-batch', '-', input='\n'.join(ip).encode())
             ns.run('bridge', '-batch', '-', input='\n'.join(fdb).encode())
-        seconds, _ = timed(create)
-        read, _ = timed(lambda: ns.run('ip', '-d', '-j', 'link', 'show'))
+        seconds = timed(create)[0]
+        read = timed(lambda: ns.run('ip', '-d', '-j', 'link', 'show'))[0]
     return seconds, read
 
 
@@ -165,8 +165,8 @@ def playbook(args, workdir):
 def run_playbook(count):
     workdir = tempfile.mkdtemp(prefix='kvmnet-bench-play-')
     with Namespace('pb') as ns:
-        create, _ = timed(lambda: playbook(topology(count, ns.name), workdir))
-        noop, _ = timed(lambda: playbook(topology(count, ns.name), workdir))
+        create = timed(lambda: playbook(topology(count, ns.name), workdir))[0]
+        noop = timed(lambda: playbook(topology(count, ns.name), workdir))[0]
     return create, noop
 
 
@@ -193,13 +193,13 @@ def run_per_link(count):
             for item in args[section]:
                 single_module(module, dict(item, netns=ns))
     with Namespace('one') as ns:
-        create, _ = timed(lambda: once(ns.name))
-        noop, _ = timed(lambda: once(ns.name))
+        create = timed(lambda: once(ns.name))[0]
+        noop = timed(lambda: once(ns.name))[0]
     return create, noop
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('networks', nargs='*', type=int, default=[10, 100, 500])
     parser.add_argument('--playbook', action='store_true')
     parser.add_argument('--per-link', type=int, default=0, metavar='N',

@@ -432,7 +432,7 @@ def test_macvlan_private_and_vepa_siblings(netns):
     for fix in fixes:
         apply_fix(hv, fix)
     absent(diagnose(hv), 'macvlan-siblings-isolated')
-    assert eventually(lambda: siblings_talk())
+    assert eventually(siblings_talk)
 
 
 # ---- VXLAN ------------------------------------------------------------------------------

@@ -265,7 +265,7 @@ def test_a_tun_device_as_a_bridge_port_is_explained(netns):
 def test_macvlan_finds_siblings_without_opening_a_session_per_namespace(netns, monkeypatch):
     ns = netns('d10')
     vm = netns('d10vm')
-    others = [netns('d10x') for _ in range(5)]
+    others = [netns('d10x') for _unused in range(5)]
     run(['ip', 'link', 'add', 'nic0', 'type', 'veth', 'peer', 'name', 'nic0x'], netns=ns)
     run(['ip', 'link', 'set', 'nic0', 'up'], netns=ns)
     ok(run_module('kvmnet.hostnet.macvlan_iface', dict(name='mvvm', parent='nic0', netns=ns,
@@ -290,7 +290,7 @@ def test_a_second_run_waits_and_then_names_the_holder(netns, monkeypatch):
     holder = subprocess.Popen(['flock', lock_module.lock_path(ns), 'sh', '-c',
                                'echo $$ > %s.pid; sleep 30' % lock_module.lock_path(ns)])
     try:
-        for _ in range(50):
+        for _attempt in range(50):
             if os.path.exists(lock_module.lock_path(ns) + '.pid'):
                 break
             subprocess.run(['sleep', '0.1'], check=True)
@@ -309,4 +309,3 @@ def test_a_second_run_waits_and_then_names_the_holder(netns, monkeypatch):
             if os.path.exists(path):
                 os.unlink(path)
     ok(module('linux_bridge', ns, name='brl'))
-

@@ -57,8 +57,9 @@ def configured(ns):
     """The namespace's links, addresses, routes and FDB, minus what is random per creation
     (ifindex, kernel-chosen MACs and the ids built from them, port numbers) and the marker
     (host_network's alias)."""
-    state = dict(snapshot(ns), fdb=[e for e in ip_json(ns, 'bridge', 'fdb', 'show')
-                                     if e.get('state') == 'permanent' and 'dst' in e])
+    fdb = [e for e in ip_json(ns, 'bridge', 'fdb', 'show')
+           if e.get('state') == 'permanent' and 'dst' in e]
+    state = dict(snapshot(ns), fdb=fdb)
     return _scrub(state)
 
 

@@ -107,8 +107,8 @@ def test_a_hand_built_host_reads_back_and_reapplies_unchanged(netns):
     macvlan, = role_vars['hypervisor_network_macvlans']
     assert (macvlan['name'], macvlan['parent'], macvlan['mode']) == ('mv0', 'lan1', 'private')
     nic, = role_vars['hypervisor_network_vm_nics']
-    assert (nic['vm'], nic['index'], nic['bridge'], nic['mac']) == ('web01', 0, 'brvx',
-                                                                      '52:54:00:12:34:56')
+    wanted = ('web01', 0, 'brvx', '52:54:00:12:34:56')
+    assert (nic['vm'], nic['index'], nic['bridge'], nic['mac']) == wanted
     left_out = dict((entry['name'], entry['why']) for entry in result['left_out'])
     assert 'libvirt' in left_out['vnet0'] and 'Docker' in left_out['docker0']
     assert 'up0' in left_out and 'br0' not in left_out

@@ -27,6 +27,8 @@ def command_fix(summary, *commands):
 
 
 def finding(finding_id, severity, subject, evidence, explanation, fix):
-    assert severity in SEVERITIES
+    if severity not in SEVERITIES:
+        raise ValueError('finding %s: severity %r is not one of %s'
+                         % (finding_id, severity, ', '.join(SEVERITIES)))
     return OrderedDict([('id', finding_id), ('severity', severity), ('subject', subject),
                         ('evidence', evidence), ('explanation', explanation), ('fix', fix)])

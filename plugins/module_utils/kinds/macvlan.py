@@ -348,10 +348,10 @@ class MacvlanLink(LinkFacet):
             nsid = _peer_id(origin, namespace)
             if nsid is None:
                 continue
-            candidates = [other for other in _macvlans_on(origin, self.where(namespace), parent,
-                                                          IFLA_IF_NETNSID=nsid)
-                if other.link_netnsid is not None
-                and not (namespace == self.target and other.name == self.name)]
+            found = _macvlans_on(origin, self.where(namespace), parent, IFLA_IF_NETNSID=nsid)
+            candidates = [other for other in found
+                          if other.link_netnsid is not None
+                          and not (namespace == self.target and other.name == self.name)]
             if not candidates:
                 continue
             # Read this way, a link names its lower device's namespace by the id the
