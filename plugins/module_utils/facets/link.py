@@ -258,7 +258,7 @@ class LinkFacet(Facet):
             net.call('removing %s again' % name, 'link', 'del', index=net.index(name))
 
         operations = [Operation(PHASE_CREATE, 'create %s %s%s' % (
-            self.link_kind.kind, name, _describe(self.wanted)), lambda net: create(net), delete)]
+            self.link_kind.kind, name, _describe(self.wanted)), create, delete)]
         if self.up:
             operations.append(self._up_op(True))
         return operations
@@ -363,7 +363,7 @@ class LinkFacet(Facet):
                 lambda net: snapshot.restore(net, create_old)),
             Operation(PHASE_CREATE, 'create %s %s again%s' % (self.link_kind.kind, name,
                                                               _describe(values)),
-                      lambda net: create_new(net), delete_new),
+                      create_new, delete_new),
         ]
         if snapshot.master is not None:
             operations.append(Operation(
