@@ -138,6 +138,16 @@ def test_guardrail_refuses_flooding_runners_under_a_bridge_and_touches_nothing(p
     assert refused.get('failed') and 'loadbalance' in refused['msg'] and 'learns the VM' in refused['msg']
     assert link(host, team).get('master') is None
 
+    # A team already in the bridge cannot be switched to a flooding runner without bridge either.
+    placed = play.one(MODULE, name=team, netns=host, runner='activebackup', ports=['a1', 'a2'],
+                      bridge={'name': 'brh'})
+    assert not placed.get('failed') and link(host, team)['master'] == 'brh', placed
+    before = snapshot(host)
+    refused = play.one(MODULE, name=team, netns=host, runner='roundrobin', ports=['a1', 'a2'])
+    assert refused.get('failed') and 'runner roundrobin' in refused['msg'], refused
+    assert snapshot(host) == before
+    assert teamd_config(host, team)['runner']['name'] == 'activebackup'
+
 
 def test_idempotence_check_mode_restart_ports_and_removal(play, netns):
     host = netns().name

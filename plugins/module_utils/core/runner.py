@@ -16,7 +16,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint imp
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option, argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
-    PORT_OPTIONS, BridgePorts, PortSpec)
+    PORT_OPTIONS, BridgePorts, PortSpec, StayingBridgePort)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import PERSIST_OPTION, persistence
 
@@ -50,15 +50,18 @@ def parse_bridge_attachment(value):
     return name, options, []
 
 
-def bridge_attachment(link_name, value, switch_configured=False, bring_up=True, port_options=None):
+def bridge_attachment(link_name, value, switch_configured=False, bring_up=True, port_options=None,
+                      guard_current_bridge=False):
     """The BridgePorts facet for a module's ``bridge`` option, or None when not given.
 
     ``port_options`` are more port options given apart from ``bridge`` (kvm_vm_nic's
     ``port_options``); a bad ``bridge`` value is reported with the request's other problems.
+    ``guard_current_bridge``: without ``bridge``, the link is still judged by the VM-safety
+    guardrail of the bridge it already is a port of (a bond's mode, a team's runner).
     """
     bridge, options, problems = parse_bridge_attachment(value)
     if bridge is None and not problems:
-        return None
+        return StayingBridgePort(link_name, switch_configured) if guard_current_bridge else None
     merged = dict((key, item) for key, item in (port_options or {}).items() if item is not None)
     merged.update(options)
     return BridgePorts(bridge, [PortSpec.parse(dict(merged, name=link_name))], title='bridge',

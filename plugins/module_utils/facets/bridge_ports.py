@@ -41,6 +41,23 @@ PORT_OPTION_SPEC = dict((key, dict(type=codec.ansible_type))
 _CONVERT = {'bool': boolean, 'int': int}
 
 
+def vm_bridge_problem(net, name, state, plan, bridge, switch_configured):
+    """The VM-safety guardrail: why ``name``, as this run leaves it, must not be a port
+    of ``bridge`` (a bridge that carries VMs), or None.
+
+    The one place it is judged: ``plan`` is the link's LinkPlan when this run creates
+    or changes it (a bond's new mode, a team's new runner), ``state`` its LinkState
+    before the run (None when new).
+    """
+    kind_name = plan.kind if plan is not None and plan.kind else (state.kind if state else None)
+    # Imported here: the kinds import this module to build their facets.
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
+    kind = kind_named(kind_name)
+    if kind is None or (plan is not None and plan.state == 'absent'):
+        return None
+    return kind.bridge_port_problem(net, name, state, plan, bridge, switch_configured)
+
+
 class PortSpec:
     """One wanted port: its name and the options the user set (None = leave alone)."""
 
@@ -153,25 +170,14 @@ class BridgePorts(Facet):
                                 '(kvmnet.hostnet.kvm_vm_nic) or another Ethernet link'
                                 % (port.name, 'a tun, layer 3 only' if state.kind == 'tun'
                                    else 'link type %s' % state.msg.get('ifi_type')))
-            problem = self._guardrail(net, port.name, state)
+            problem = vm_bridge_problem(net, port.name, state, self.plans.get(port.name),
+                                        self.bridge, self.switch_configured)
             if problem:
                 problems.append(problem)
         return problems
 
     def see(self, plans):
         self.plans = plans
-
-    def _guardrail(self, net, name, state):
-        """The VM-safety guardrail, once, on the port as this run leaves it."""
-        plan = self.plans.get(name)
-        kind_name = plan.kind if plan is not None and plan.kind else (state.kind if state else None)
-        # Imported here: the kinds import this module to build their facets.
-        from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import kind_named
-        kind = kind_named(kind_name)
-        if kind is None or (plan is not None and plan.state == 'absent'):
-            return None
-        return kind.bridge_port_problem(net, name, state, plan, self.bridge,
-                                        self.switch_configured)
 
     def plan(self, net, current):
         operations = []
@@ -270,3 +276,31 @@ class BridgePorts(Facet):
             return do
 
         return Operation(PHASE_UP, 'bring port %s up' % name, setter('up'), setter('down'))
+
+
+class StayingBridgePort(Facet):
+    """The bridge a link already is a port of, when the run does not name one.
+
+    It manages nothing: it puts the link, as this run leaves it (a bond switched to
+    another mode, a team to another runner), before the VM-safety guardrail of the
+    bridge it stays in. With ``bridge`` given, BridgePorts does that.
+    """
+
+    title = 'bridge_guardrail'
+
+    def __init__(self, name, switch_configured=False):
+        self.name = name
+        self.switch_configured = switch_configured
+        self.plans = {}
+
+    def see(self, plans):
+        self.plans = plans
+
+    def check(self, net, current):
+        state = net.link(self.name)
+        master = net.link_by_index(state.master) if state is not None and state.master else None
+        if master is None or master.kind != 'bridge':
+            return []
+        problem = vm_bridge_problem(net, self.name, state, self.plans.get(self.name), master.name,
+                                    self.switch_configured)
+        return [problem] if problem else []

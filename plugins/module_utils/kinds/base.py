@@ -87,9 +87,10 @@ class LinkKind:
     def bridge_port_problem(self, net, name, state, plan, bridge, switch_configured):
         """Why link ``name`` must not be a port of ``bridge``, a bridge that carries VMs.
 
-        Judged once, by BridgePorts, on the link as this run leaves it: ``plan`` is
-        its LinkPlan when this run creates or changes it (None otherwise), ``state``
-        its LinkState before the run (None when new). ``switch_configured`` is the
+        Asked only by facets.bridge_ports.vm_bridge_problem, for a link that joins or
+        stays in a bridge, as this run leaves it: ``plan`` is its LinkPlan when this
+        run creates or changes it (None otherwise), ``state`` its LinkState before the
+        run (None when new). ``switch_configured`` is the
         operator's word that the switch side aggregates the members (static or
         LACP), which makes load-balancing modes safe.
         """

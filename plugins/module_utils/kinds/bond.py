@@ -305,8 +305,8 @@ def build_facets(params):
     facets = [link,
               BondMembers(name, params['ports'], down_options=NEEDS_DOWN,
                           empty_options=NEEDS_NO_MEMBERS, primary=params['primary'])]
-    # BridgePorts judges the bond by the mode this run gives it (its LinkPlan).
-    attachment = bridge_attachment(name, params['bridge'],
+    # The bridge it joins or stays in judges the bond by the mode this run gives it.
+    attachment = bridge_attachment(name, params['bridge'], guard_current_bridge=True,
                                    switch_configured=params['switch_configured'])
     return facets + ([attachment] if attachment else [])
 

@@ -542,8 +542,8 @@ def build_facets(params):
         Teamd(name, config, mac=normalize_mac(params['mac']), problems=problems,
               bridge=parse_bridge_attachment(params['bridge'])[0]),
     ]
-    # BridgePorts judges the team by the runner this run gives it (Teamd's LinkPlan).
-    attachment = bridge_attachment(name, params['bridge'],
+    # The bridge it joins or stays in judges the team by the runner this run gives it.
+    attachment = bridge_attachment(name, params['bridge'], guard_current_bridge=True,
                                    switch_configured=params['switch_configured'])
     return facets + ([attachment] if attachment else [])
 
