@@ -122,7 +122,8 @@ def test_options_in_place_and_recreate_keeps_bridge_membership(play, netns):
     assert snapshot(host) == before
     recreated = play.one('kvmnet.hostnet.vlan_sub', **args)
     assert recreated['recreated'] is True, recreated.get('msg')
-    assert any('re-attach it to br0' in step for step in recreated['plan'])
+    # Journaled step by step: the plan tells the operator the link goes back into br0.
+    assert 're-attach uplink to br0 with its port options' in recreated['plan'], recreated['plan']
     details = link(host, 'uplink')
     assert details['ifindex'] != old_index
     assert details['linkinfo']['info_data']['id'] == 11
