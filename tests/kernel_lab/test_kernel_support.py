@@ -1,8 +1,8 @@
 """Smoke tests proving the guest is a usable lab: the modules the host kernel
 lacks load on demand, 802.1Q tags really separate traffic, and teamd runs.
 
-Keep the autoload test first: a fresh guest has none of these modules loaded,
-and later tests load them.
+The autoload test needs a fresh guest, where none of these modules is loaded yet:
+conftest.py runs it before every other test.
 """
 
 from __future__ import annotations
