@@ -96,8 +96,8 @@ notes:
     O(switch_configured=true).
   - With O(state=absent) the bond is removed; the kernel releases its members, which are
     left down and never deleted.
-  - The guardrail also applies when the bond is already a port of a bridge and O(mode)
-    changes to an unsafe mode.
+  - The guardrail also applies without O(bridge) when the bond already is a port of a
+    bridge; the mode the run leaves it in must be safe, or O(switch_configured=true).
 seealso:
   - module: kvmnet.hostnet.linux_bridge
   - module: kvmnet.hostnet.vlan_sub

@@ -150,7 +150,8 @@ options:
     description:
       - Says that the switch aggregates the team's ports (static aggregation for
         V(roundrobin), V(loadbalance), V(broadcast), V(random)).
-      - Without it those runners are refused with O(bridge), because the switch floods
+      - Without it those runners are refused with O(bridge), and also without O(bridge)
+        when the team already is a port of a bridge, because the switch floods
         a VM's broadcast, sent out of one member, back in on the other; the bridge then
         learns the VM's MAC on the team port and the VM loses its network.
         V(activebackup) and V(lacp) are always accepted.
