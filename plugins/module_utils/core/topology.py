@@ -346,6 +346,12 @@ def _parse_item(section, singular, link_module, validator, raw, netns, label):
     if whole_call:
         return None, ['%s: %s belong(s) to the whole call, not to one item' % (
             label, ', '.join(sorted(whole_call)))]
+    if params.get('persist') not in (None, 'none'):
+        # Persisting is done by the single modules' runner; silently ignoring it here
+        # would leave a host that loses this link at the next boot.
+        return None, ['%s: persist: %s is not applied by host_network yet; persist this link '
+                      'with kvmnet.hostnet.%s, or leave persist out' % (
+                          label, params['persist'], link_module.name)]
     if link_module.netns(params) != netns:
         return None, ['%s: it would be managed from namespace %s, not from the namespace of this '
                       'call; use kvmnet.hostnet.%s for it' % (label, link_module.netns(params),

@@ -65,6 +65,13 @@ def test_a_macvlan_moved_to_another_namespace_needs_its_own_module():
                         'namespace of this call; use kvmnet.hostnet.macvlan_iface for it']
 
 
+def test_an_item_asking_for_persistence_is_refused_not_ignored():
+    _items, problems = parse_topology(request(
+        bridges=[dict(name='br0', persist='auto'), dict(name='br1', persist='none')]))
+    assert problems == ['bridge br0: persist: auto is not applied by host_network yet; persist '
+                        'this link with kvmnet.hostnet.linux_bridge, or leave persist out']
+
+
 def test_a_link_listed_twice_is_refused():
     _items, problems = parse_topology(request(
         bridges=[dict(name='br0')], vm_nics=[dict(vm='x', name='br0', bridge='br1')]))
