@@ -19,7 +19,6 @@ boot(N) marker says in which boot a test runs, in file order:
 
 import json
 import pathlib
-import subprocess
 import time
 
 import pytest

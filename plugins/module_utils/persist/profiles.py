@@ -120,8 +120,8 @@ def _render_facet(rendered, key, facet):
                                     OrderedDict([('team-port', OrderedDict([('config', port_config)]))])))
         return []
     if isinstance(facet, Addresses):
-        rendered._addresses.append((key, facet.link, ip_settings(facet.addresses_given,
-                                                                   facet.gateway_given)))
+        settings = ip_settings(facet.addresses_given, facet.gateway_given)
+        rendered._addresses.append((key, facet.link, settings))
         return []
     if isinstance(facet, VxlanFdb):
         return ['fdb of %s' % facet.name] if facet.remotes or facet.entries else []

@@ -159,6 +159,11 @@ def due(records):
     return [record for record in records if record.get('persist') == 'restore' or record.get('replay')]
 
 
+def journal_line(out, priority, text):
+    """One line for the journal; ``priority`` is its sd-daemon prefix (<3>, <5>)."""
+    out.write('%skvmnet-hostnet: %s\n' % (priority, text))
+
+
 def replay(link_module, params):
     kernel_module = getattr(link_module, 'kernel_module', None)
     if kernel_module and not os.path.isdir('/sys/module/%s' % kernel_module):
@@ -175,7 +180,7 @@ def main(root='/', modules=None, out=None):
     try:
         records = load_records(root)
     except ValueError as error:
-        print('%skvmnet-hostnet: %s' % (ERROR, error), file=out)
+        journal_line(out, ERROR, str(error))
         return 1
     order = list(modules)
     pending = sorted(due(records), key=lambda record: order.index(record['module'])
@@ -197,11 +202,10 @@ def main(root='/', modules=None, out=None):
             except NetError as error:
                 failures[key] = error.message
                 continue
-            print('%skvmnet-hostnet: %s: %s' % (NOTICE, key, '; '.join(outcome.plan) or 'as stored'),
-                  file=out)
+            journal_line(out, NOTICE, '%s: %s' % (key, '; '.join(outcome.plan) or 'as stored'))
         if len(failures) == len(pending):
             break
         pending = [record for record in pending if record_key(record) in failures]
     for key, message in sorted(failures.items()):
-        print('%skvmnet-hostnet: %s NOT restored: %s' % (ERROR, key, message), file=out)
+        journal_line(out, ERROR, '%s NOT restored: %s' % (key, message))
     return 1 if failures else 0

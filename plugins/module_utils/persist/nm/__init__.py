@@ -25,4 +25,3 @@ RENDERERS = {
     'vlan': vlan,
     'vxlan': vxlan,
 }
-

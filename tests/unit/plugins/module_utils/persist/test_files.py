@@ -83,7 +83,7 @@ def test_takeover_backs_up_the_uplink_profile_and_absent_brings_it_back(root):
     assert checked.changes and os.path.exists(os.path.join(root, store.UNIT))  # check mode: plan only
     run(root, 'linux_bridge', name='br0', state='absent')
     assert read(root, KEYFILES + '/uplink.nmconnection') == UPLINK
-    left = sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root) for n in names)
+    left = sorted(os.path.relpath(os.path.join(d, n), root) for d, _dirs, names in os.walk(root) for n in names)
     assert left == [KEYFILES + '/uplink.nmconnection']
 
 
@@ -99,10 +99,11 @@ def test_restore_mode_writes_no_profile_and_the_program_runs(root):
     assert 'ansible_collections/kvmnet/hostnet/plugins/module_utils/persist/restore.py' in names
     assert restore.program_bytes() == open(program, 'rb').read()  # same code, same bytes
     # The zip imports on its own: the restore entry point and the kinds registry load.
-    probe = subprocess.run([sys.executable, '-c', 'import sys; sys.path[:0] = [sys.argv[1]]; '
-                            'from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds '
-                            'import MODULES; print(sorted(MODULES))', program],
-                           capture_output=True, text=True, cwd='/', env={'PATH': os.environ['PATH']})
+    code = ('import sys; sys.path[:0] = [sys.argv[1]]; '
+            'from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds '
+            'import MODULES; print(sorted(MODULES))')
+    probe = subprocess.run([sys.executable, '-c', code, program], check=False, capture_output=True,
+                           text=True, cwd='/', env={'PATH': os.environ['PATH']})
     assert probe.returncode == 0, probe.stderr
     assert 'linux_bridge' in probe.stdout
 

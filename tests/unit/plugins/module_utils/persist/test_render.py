@@ -94,8 +94,8 @@ def test_vxlan_her_list_and_missing_remote_are_gaps_and_port_is_written():
 
 
 def test_macvtap_is_a_macvlan_with_tap_and_vm_taps_get_no_profile():
-    macvtap = LinkFacet(MacvlanKind(tap=True), 'mvt0', options=dict(parent='eth5', mode='vepa',
-                                                                     nopromisc=True))
+    options = dict(parent='eth5', mode='vepa', nopromisc=True)
+    macvtap = LinkFacet(MacvlanKind(tap=True), 'mvt0', options=options)
     tap = LinkFacet(TapKind(), 'web1-0')
     rendered = render([('macvlan_iface@mvt0', [macvtap]), ('x@web1-0', [tap])])
     assert sections(rendered, 'mvt0')['macvlan'] == OrderedDict([
