@@ -4,7 +4,7 @@ VENV := .venv
 APT_PACKAGES := iproute2 iputils-ping qemu-system-x86 linux-image-amd64 busybox-static \
                 libteam-utils cpio docker.io debootstrap git rsync shellcheck openssh-client
 
-.PHONY: help deps venv test unit netns kernel-lab matrix molecule confirm lint sanity lab lab-down site clean
+.PHONY: help deps venv test unit netns kernel-lab reboot-proof matrix molecule confirm lint sanity lab lab-down site clean
 
 help:
 	@echo "make lab         build the two-hypervisor lab, run site.yml, print the connectivity table"
@@ -34,6 +34,9 @@ netns: deps
 	scripts/tier netns tests/netns -q
 kernel-lab: deps
 	tests/kernel_lab/run -q
+# Persistence proven by rebooting a NetworkManager guest four times on one disk.
+reboot-proof: deps
+	KERNEL_LAB_REBOOT=1 tests/kernel_lab/run -q -k persist_reboot
 matrix: deps
 	scripts/matrix
 molecule: deps
