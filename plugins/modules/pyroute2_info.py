@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: pyroute2_info
 short_description: Tell whether the interpreter Ansible uses on the target can run the netlink modules
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Looks for pyroute2 the way every kvmnet.hostnet module does (the interpreter's own
     paths, then the private path that the kvmnet.hostnet.pyroute2 role fills) and reports
