@@ -10,17 +10,6 @@ class ModuleDocFragment(object):
     """Options every kvmnet.hostnet link module takes."""
 
     DOCUMENTATION = r'''
-attributes:
-  check_mode:
-    description: Can run in check mode and return the planned operations without changing the host.
-    support: full
-  diff_mode:
-    description: Returns the before and after state of every managed attribute.
-    support: full
-  platform:
-    description: Target operating systems.
-    support: full
-    platforms: linux
 options:
   name:
     description: Interface name, at most 15 characters, no spaces, C(/) or C(:).

@@ -36,17 +36,8 @@ author:
   - kvmnet.hostnet developers (@kvmnet)
 requirements:
   - pyroute2 on the target
-attributes:
-  check_mode:
-    description: Can run in check mode and return the planned operations without changing the host.
-    support: full
-  diff_mode:
-    description: Returns the before and after state of every changed item.
-    support: full
-  platform:
-    description: Target operating systems.
-    support: full
-    platforms: linux
+extends_documentation_fragment:
+  - kvmnet.hostnet.attributes
 options:
   netns:
     description:

@@ -32,17 +32,8 @@ options:
   netns:
     description: Read this named network namespace instead of the host's.
     type: str
-attributes:
-  check_mode:
-    description: Runs the same in check mode; it never changes anything.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  platform:
-    description: Target operating systems.
-    support: full
-    platforms: linux
+extends_documentation_fragment:
+  - kvmnet.hostnet.attributes.read_only
 '''
 
 EXAMPLES = r'''

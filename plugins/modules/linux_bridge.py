@@ -23,6 +23,7 @@ author:
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
+  - kvmnet.hostnet.attributes
   - kvmnet.hostnet.link
 options:
   mac:

@@ -32,6 +32,7 @@ requirements:
     teamd on RHEL/Fedora/SUSE)
   - the kernel module C(team) and the C(team_mode_*) module of the runner
 extends_documentation_fragment:
+  - kvmnet.hostnet.attributes
   - kvmnet.hostnet.link
   - kvmnet.hostnet.bridge_attachment
 attributes:

@@ -29,6 +29,7 @@ author:
 requirements:
   - pyroute2 on the target
 extends_documentation_fragment:
+  - kvmnet.hostnet.attributes
   - kvmnet.hostnet.link
   - kvmnet.hostnet.bridge_attachment
 options:
