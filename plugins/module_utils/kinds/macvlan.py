@@ -348,8 +348,8 @@ class MacvlanLink(LinkFacet):
             nsid = _peer_id(origin, namespace)
             if nsid is None:
                 continue
-            found = _macvlans_on(origin, self.where(namespace), parent, IFLA_IF_NETNSID=nsid)
-            candidates = [other for other in found
+            there = _macvlans_on(origin, self.where(namespace), parent, IFLA_IF_NETNSID=nsid)
+            candidates = [other for other in there
                           if other.link_netnsid is not None
                           and not (namespace == self.target and other.name == self.name)]
             if not candidates:
