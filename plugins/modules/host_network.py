@@ -26,10 +26,12 @@ description:
     check mode on an empty host predicts the whole topology without failing.
   - One undo journal covers the whole call; a failure in any item rolls back every change
     of the call.
-  - Links the call manages are marked with the interface alias C(kvmnet:host_network)
-    (C(ip link show) prints it), unless they already carry an alias of their own. O(purge)
-    removes marked links that the call does not list. Links not listed are otherwise left
-    alone, as with the single modules.
+  - Links the call creates are marked with the interface alias C(kvmnet:host_network)
+    (C(ip link show) prints it). Links that existed before are marked only for the
+    sections named in O(purge), and never when they carry an alias of their own, so
+    applying a host's links as they are (adoption) changes nothing. O(purge) removes
+    marked links that the call does not list. Links not listed are otherwise left alone,
+    as with the single modules.
   - Only the links the items name and their relatives (ports, parents, masters) are read,
     each once per read phase, so the time of a run grows with the request, not the host.
 author:
@@ -248,6 +250,8 @@ def main():
         if problems:
             raise InvalidRequest(problems)
         load_kernel_modules(module, items)
+        for item in items:
+            item.claims = item.section in params['purge']
         facets = list(items)
         purge = Purge(params['purge'], listed_links(items)) if params['purge'] else None
         if purge is not None:

@@ -130,11 +130,16 @@ def test_reapplied_through_host_network(netns):
     args = dict((key[len('hypervisor_network_'):], value) for key, value in role_vars.items())
     before = without_aliases(snapshot(hv))
     first = run_module('kvmnet.hostnet.host_network', dict(args, netns=hv))
-    assert not first.get('failed'), first
-    # Adoption only marks the links as managed by host_network (their interface alias).
-    assert all(step.startswith('mark ') for step in first['plan']), first['plan']
-    second = run_module('kvmnet.hostnet.host_network', dict(args, netns=hv))
-    assert not second.get('failed') and second['changed'] is False, second.get('plan', second)
+    assert not first.get('failed') and first['changed'] is False, first.get('plan', first)
+    after_first = snapshot(hv)
+    assert not any(entry.get('ifalias') for entry in after_first['links']), after_first['links']
+    assert without_aliases(after_first) == before
+    # Claiming the links for purge marks them (their interface alias), once.
+    claimed = run_module('kvmnet.hostnet.host_network', dict(args, netns=hv, purge=['bridges']))
+    assert not claimed.get('failed'), claimed
+    assert claimed['plan'] and all(step.startswith('mark ') for step in claimed['plan'])
+    again = run_module('kvmnet.hostnet.host_network', dict(args, netns=hv, purge=['bridges']))
+    assert not again.get('failed') and again['changed'] is False, again.get('plan', again)
     assert without_aliases(snapshot(hv)) == before
 
 

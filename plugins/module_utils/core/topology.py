@@ -58,6 +58,9 @@ class Item(Facet):
         self.links = [f for f in facets if isinstance(f, LinkFacet)]
         self.operations = []
         self.bridges = None  # the call's BridgeForecast, set by parse_topology
+        # Whether links that existed before this call are marked too: only when purge
+        # covers the section, so adopting a host as it is changes nothing.
+        self.claims = False
 
     def _named(self, problems):
         return ['%s: %s' % (self.title, problem) for problem in problems]
@@ -120,8 +123,9 @@ class Item(Facet):
             if link.state != 'present':
                 continue
             state = getattr(link, 'current_state', None)
-            alias = state.msg.get('IFLA_IFALIAS') if state is not None and current[link.title] else None
-            if not alias or link.recreated:
+            existed = state is not None and current[link.title] is not None
+            alias = state.msg.get('IFLA_IFALIAS') if existed else None
+            if not existed or link.recreated or (self.claims and not alias):
                 operations.append(_alias_op(link.name, MARKER, ''))
         return operations
 
