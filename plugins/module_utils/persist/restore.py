@@ -22,10 +22,12 @@ import io
 import os
 import subprocess
 import sys
+import time
 import zipfile
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import reconcile
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.store import (
     PROGRAM, RECORDS, load_records, record_key)
 
@@ -164,6 +166,67 @@ def journal_line(out, priority, text):
     out.write('%skvmnet-hostnet: %s\n' % (priority, text))
 
 
+# Params that name the device a link sits on. The kernel refuses to bring a VLAN,
+# macvlan or VTEP up on a lower device that is down, and at boot without
+# NetworkManager nothing else brings a bare NIC up.
+LOWER_PARAMS = ('parent', 'dev')
+# How long a lower device that no record builds may take to appear (udev renames,
+# a slow driver) before its records are given up; the unit also waits for NIC
+# device units, so this bound is rarely reached.
+LOWER_WAIT_SECONDS = 30
+
+
+def lower_devices(records):
+    """{lower device: [record keys]} of the present, up links that sit on a device
+    no due record builds itself (those come up with their own record)."""
+    built = set(record['params'].get('name') for record in records)
+    lowers = {}
+    for record in records:
+        params = record['params']
+        if params.get('state', 'present') != 'present' or params.get('up') is False \
+                or params.get('netns'):
+            continue
+        for key in LOWER_PARAMS:
+            name = params.get(key)
+            if name and name not in built:
+                lowers.setdefault(name, []).append(record_key(record))
+    return lowers
+
+
+def bring_up_lowers(records, out, wait=None, session=None, clock=time.monotonic, sleep=time.sleep):
+    """Bring the lower devices the records need up, waiting ``wait`` seconds at most
+    for each to appear; {record key: why it cannot be restored} for those missing."""
+    wait = LOWER_WAIT_SECONDS if wait is None else wait
+    session = session or NetlinkSession
+    failures = {}
+    lowers = lower_devices(records)
+    if not lowers:
+        return failures
+    deadline = clock() + wait
+    with session() as net:
+        for name in sorted(lowers):
+            state = net.link(name)
+            while state is None and clock() < deadline:
+                sleep(0.5)
+                state = net.link(name)
+            users = ', '.join(lowers[name])
+            if state is None:
+                for key in lowers[name]:
+                    failures[key] = 'its lower device %s did not appear within %ds' % (name, wait)
+                continue
+            if state.up:
+                continue
+            try:
+                net.call('bringing %s up' % name, 'link', 'set', index=state.index, state='up')
+            except NetError as error:
+                for key in lowers[name]:
+                    failures[key] = 'its lower device %s cannot be brought up: %s' % (
+                        name, error.message)
+                continue
+            journal_line(out, NOTICE, 'brought %s up: the lower device of %s' % (name, users))
+    return failures
+
+
 def replay(link_module, params):
     kernel_module = getattr(link_module, 'kernel_module', None)
     if kernel_module and not os.path.isdir('/sys/module/%s' % kernel_module):
@@ -185,6 +248,11 @@ def main(root='/', modules=None, out=None):
     order = list(modules)
     pending = sorted(due(records), key=lambda record: order.index(record['module'])
                      if record['module'] in order else len(order))
+    try:
+        lower_failures = bring_up_lowers(pending, out)
+    except NetError as error:
+        lower_failures = dict((record_key(record), error.message) for record in pending)
+    pending = [record for record in pending if record_key(record) not in lower_failures]
     failures = {}
     # A link may need one a later record builds (a VLAN attached to a bridge made
     # after it): replay what failed again while each pass gets further.
@@ -206,6 +274,7 @@ def main(root='/', modules=None, out=None):
         if len(failures) == len(pending):
             break
         pending = [record for record in pending if record_key(record) in failures]
+    failures.update(lower_failures)
     for key, message in sorted(failures.items()):
         journal_line(out, ERROR, '%s NOT restored: %s' % (key, message))
     return 1 if failures else 0
