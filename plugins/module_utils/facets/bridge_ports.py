@@ -17,8 +17,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_MEMBERSHIP, PHASE_UP)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag, ifname_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, Flag
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_list_problems, port_problems
 
 # if_arp.h: the only link type a bridge accepts as a port.
 ARPHRD_ETHER = 1
@@ -106,23 +106,17 @@ class BridgePorts(Facet):
         problems = list(self.problems)
         if self.problems:
             return problems
-        seen = set()
+        valid = []
         for port in self.ports:
             if port.unknown:
                 problems.append('port %s: unknown option(s) %s; port options are %s' % (
                     port.name, ', '.join(port.unknown), ', '.join(PORT_OPTIONS)))
             if port.invalid:
                 problems.extend(port.invalid)
-                continue
-            problem = ifname_problem('port name', port.name)
-            if problem:
-                problems.append(problem)
-                continue
-            if port.name in seen:
-                problems.append('port %s is listed twice' % port.name)
-            seen.add(port.name)
-            if port.name == self.bridge:
-                problems.append('%s cannot be a port of itself' % port.name)
+            else:
+                valid.append(port)
+        problems.extend(port_list_problems([port.name for port in valid], self.bridge))
+        for port in valid:
             for key, value in port.options.items():
                 problem = PORT_OPTIONS[key][2].check('port %s %s' % (port.name, key), value)
                 if problem:

@@ -3,13 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What keeps a link from becoming a port of a bridge, a bond or a team.
 
-One set of rules and words for every master: a port must exist (unless this run
+One set of rules and words for every master: a port list names each port once, by
+a valid name, and never the master itself; a port must exist (unless this run
 creates it), must not be a port of another master (it is never moved silently), and
 must not be a master the kernel cannot stack under this one.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import ifname_problem
 
 # Masters that cannot be ports of a master of the given kind.
 NOT_UNDER = {
@@ -20,6 +23,21 @@ NOT_UNDER = {
 WHY_NOT_UNDER = {
     'bridge': ': nesting bridges is not supported',
 }
+
+
+def port_list_problems(names, master):
+    """Why ``names`` cannot be the port list of ``master``: a bad name, a repeat, itself."""
+    problems, seen = [], set()
+    for name in names:
+        problem = ifname_problem('port name', name)
+        if problem:
+            problems.append(problem)
+        elif name in seen:
+            problems.append('port %s is listed twice' % name)
+        elif name == master:
+            problems.append('%s cannot be a port of itself' % name)
+        seen.add(name)
+    return problems
 
 
 def port_problems(net, name, state, master_kind, master_name, master_index, created_here=False):

@@ -24,8 +24,8 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
     link_summary, module_link)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec, ifname_problem
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Choice, Codec
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_list_problems, port_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
 MODES = (('balance-rr', 0), ('active-backup', 1), ('balance-xor', 2), ('broadcast', 3),
@@ -156,18 +156,7 @@ class BondMembers(Facet):
         self.link = None
 
     def validate(self):
-        problems = []
-        seen = set()
-        for name in self.ports or []:
-            problem = ifname_problem('port name', name)
-            if problem:
-                problems.append(problem)
-                continue
-            if name in seen:
-                problems.append('port %s is listed twice' % name)
-            if name == self.bond:
-                problems.append('%s cannot be a port of itself' % name)
-            seen.add(name)
+        problems = port_list_problems(self.ports or [], self.bond)
         if self.primary and self.ports is not None and self.primary not in self.ports:
             problems.append('primary %s is not one of ports (%s)' % (self.primary, ', '.join(self.ports)))
         return problems

@@ -28,9 +28,9 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import 
     BRIDGE_ATTACHMENT_OPTION, SWITCH_CONFIGURED, LinkModule, bridge_attachment, link_argument_spec,
     link_summary, parse_bridge_attachment)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
-    ifname_problem, normalize_mac, parse_ip)
+    normalize_mac, parse_ip)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_problems
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.ports import port_list_problems, port_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import LinkKind
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.programs import teamd
 
@@ -92,9 +92,9 @@ def _drop_none(mapping):
     return OrderedDict((k, v) for k, v in (mapping or {}).items() if v is not None)
 
 
-def parse_ports(items):
+def parse_ports(items, team):
     """[(name, {prio, sticky})] from names or dicts; problems for what is wrong."""
-    ports, problems, seen = [], [], set()
+    ports, problems = [], []
     for item in items or []:
         if isinstance(item, dict):
             name = item.get('name')
@@ -115,16 +115,8 @@ def parse_ports(items):
                     problems.append('port %s sticky must be true or false, got %r' % (name, item['sticky']))
         else:
             name, options = item, OrderedDict()
-        name = None if name is None else str(name)
-        problem = ifname_problem('port name', name)
-        if problem:
-            problems.append(problem)
-            continue
-        if name in seen:
-            problems.append('port %s is listed twice' % name)
-            continue
-        seen.add(name)
-        ports.append((name, options))
+        ports.append((None if name is None else str(name), options))
+    problems.extend(port_list_problems([name for name, _ in ports], team))
     return ports, problems
 
 
@@ -180,8 +172,6 @@ def config_problems(config, name):
         problems.append('tx_balancer balancing_interval must be at least 1 (tenths of a second)')
     problems.extend(_link_watch_problems(config.get('link_watch')))
     for port, options in config['ports'].items():
-        if port == name:
-            problems.append('%s cannot be a port of itself' % name)
         if not -2147483648 <= options.get('prio', 0) <= 2147483647:
             problems.append('port %s prio must fit in a signed 32-bit integer' % port)
     return problems
@@ -533,7 +523,7 @@ def build_facets(params):
     name = params['name']
     if params['state'] == 'absent':
         return [Teamd(name, state='absent'), LinkFacet(KIND, name, state='absent', title='team')]
-    ports, problems = parse_ports(params['ports'])
+    ports, problems = parse_ports(params['ports'], name)
     config = build_config(runner=params['runner'], hwaddr_policy=params['hwaddr_policy'],
                           tx_hash=params['tx_hash'], tx_balancer=params['tx_balancer'],
                           lacp=params['lacp'], link_watch=params['link_watch'], ports=ports)

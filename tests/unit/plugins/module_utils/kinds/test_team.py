@@ -11,7 +11,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import team a
 
 
 def config(**kwargs):
-    ports, problems = teamd.parse_ports(kwargs.pop('ports', []))
+    ports, problems = teamd.parse_ports(kwargs.pop('ports', []), 'team0')
     assert problems == []
     return teamd.build_config(ports=ports, **kwargs)
 
@@ -110,13 +110,15 @@ def test_unknown_runner_and_ping_targets():
 
 
 def test_bad_ports():
-    ports, problems = teamd.parse_ports(['p1', 'p1', 'x' * 16, {'name': 'p2', 'speed': 1, 'prio': 'hi'}])
-    assert [port[0] for port in ports] == ['p1', 'p2']
+    ports, problems = teamd.parse_ports(
+        ['p1', 'p1', 'x' * 16, {'name': 'p2', 'speed': 1, 'prio': 'hi'}, 'team0'], 'team0')
+    assert [port[0] for port in ports] == ['p1', 'p1', 'x' * 16, 'p2', 'team0']
     assert problems == [
-        'port p1 is listed twice',
-        "port name 'xxxxxxxxxxxxxxxx' is 16 characters long; Linux interface names have at most 15",
         'port p2: unknown option(s) speed; team port options are prio, sticky',
         "port p2 prio must be an integer, got 'hi'",
+        'port p1 is listed twice',
+        "port name 'xxxxxxxxxxxxxxxx' is 16 characters long; Linux interface names have at most 15",
+        'team0 cannot be a port of itself',
     ]
 
 
