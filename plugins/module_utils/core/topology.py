@@ -321,7 +321,7 @@ def parse_topology(params):
                 continue
             label = '%s %s' % (singular, raw.get('name') or raw.get('vm') or where)
             item, item_problems = _parse_item(section, singular, link_module, validator, raw,
-                                              netns, label)
+                                              netns, label, params.get('persist') or 'none')
             problems.extend(item_problems)
             if item is not None:
                 items.append(item)
@@ -331,7 +331,7 @@ def parse_topology(params):
     return items, problems + _duplicates(items)
 
 
-def _parse_item(section, singular, link_module, validator, raw, netns, label):
+def _parse_item(section, singular, link_module, validator, raw, netns, label, persist='none'):
     if raw.get('netns') not in (None, netns):
         return None, ['%s: netns %s differs from the netns of this call (%s); one call works '
                       'in one namespace' % (label, raw['netns'], netns or 'the host')]
@@ -350,12 +350,10 @@ def _parse_item(section, singular, link_module, validator, raw, netns, label):
     if whole_call:
         return None, ['%s: %s belong(s) to the whole call, not to one item' % (
             label, ', '.join(sorted(whole_call)))]
-    if params.get('persist') not in (None, 'none'):
-        # Persisting is done by the single modules' runner; silently ignoring it here
-        # would leave a host that loses this link at the next boot.
-        return None, ['%s: persist: %s is not applied by host_network yet; persist this link '
-                      'with kvmnet.hostnet.%s, or leave persist out' % (
-                          label, params['persist'], link_module.name)]
+    if params.get('persist') not in (None, 'none', persist):
+        # One persist for the whole call (persist/run.py topology_persistence).
+        return None, ['%s: persist belongs to the whole call (persist: %s of host_network), '
+                      'not to one item; got persist: %s' % (label, persist, params['persist'])]
     if link_module.netns(params) != netns:
         return None, ['%s: it would be managed from namespace %s, not from the namespace of this '
                       'call; use kvmnet.hostnet.%s for it' % (label, link_module.netns(params),

@@ -8,8 +8,10 @@ module_utils (and the Ansible module_utils they import) as the installing run ha
 them, so the target needs no Ansible. It replays every record kept for ``restore``
 and, on NetworkManager hosts, the records with something NetworkManager cannot hold
 (after NetworkManager has activated its profiles). Each record goes through
-``build_facets`` and ``reconcile``: what is already right is left alone. A record
-that cannot be applied is logged at error priority and fails the unit.
+``build_facets`` and ``reconcile``: what is already right is left alone. The lower
+devices the records sit on are brought up first, and links whose record keeps an
+alias (host_network's marker) get it back. A record that cannot be applied is logged
+at error priority and fails the unit.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -205,10 +207,7 @@ def bring_up_lowers(records, out, wait=None, session=None, clock=time.monotonic,
     deadline = clock() + wait
     with session() as net:
         for name in sorted(lowers):
-            state = net.link(name)
-            while state is None and clock() < deadline:
-                sleep(0.5)
-                state = net.link(name)
+            state = _appeared(net, name, deadline, clock, sleep)
             users = ', '.join(lowers[name])
             if state is None:
                 for key in lowers[name]:
@@ -224,6 +223,45 @@ def bring_up_lowers(records, out, wait=None, session=None, clock=time.monotonic,
                         name, error.message)
                 continue
             journal_line(out, NOTICE, 'brought %s up: the lower device of %s' % (name, users))
+    return failures
+
+
+def _appeared(net, name, deadline, clock, sleep):
+    """The LinkState of ``name`` once it exists, or None at the deadline."""
+    state = net.link(name)
+    while state is None and clock() < deadline:
+        sleep(0.5)
+        state = net.link(name)
+    return state
+
+
+def set_aliases(records, out, wait=None, session=None, clock=time.monotonic, sleep=time.sleep):
+    """Give every link whose record keeps an alias (host_network's marker, which its
+    ``purge`` looks for) that alias again: no NetworkManager version has a property for
+    it. {record key: why not}."""
+    wait = LOWER_WAIT_SECONDS if wait is None else wait
+    session = session or NetlinkSession
+    wanted = [record for record in records if record.get('alias') and not record['params'].get('netns')
+              and record['params'].get('state', 'present') == 'present']
+    failures = {}
+    if not wanted:
+        return failures
+    deadline = clock() + wait
+    with session() as net:
+        for record in wanted:
+            key, name, alias = record_key(record), record['params']['name'], record['alias']
+            state = _appeared(net, name, deadline, clock, sleep)
+            if state is None:
+                failures[key] = '%s did not appear within %ds to get its alias %s' % (name, wait, alias)
+                continue
+            if state.msg.get('IFLA_IFALIAS') == alias:
+                continue
+            try:
+                net.call('marking %s' % name, 'link', 'set', index=state.index, ifalias=alias)
+            except NetError as error:
+                failures[key] = error.message
+                continue
+            journal_line(out, NOTICE, '%s: alias %s set' % (key, alias))
     return failures
 
 
@@ -275,6 +313,11 @@ def main(root='/', modules=None, out=None):
             break
         pending = [record for record in pending if record_key(record) in failures]
     failures.update(lower_failures)
+    try:
+        failures.update(set_aliases([record for record in records if record_key(record) not in failures],
+                                    out))
+    except NetError as error:
+        failures['aliases'] = error.message
     for key, message in sorted(failures.items()):
         journal_line(out, ERROR, '%s NOT restored: %s' % (key, message))
     return 1 if failures else 0

@@ -68,6 +68,35 @@ class PersistedOutcome:
         return [self.outcome.diff()] + self.files.diffs()
 
 
+def _checked(mode, root, netns):
+    """The resolved mode, or InvalidRequest before anything is touched."""
+    resolved = resolve(mode, root)
+    problems = []
+    if mode != 'none' and netns:
+        problems.append('persist: %s works on links of the host namespace; this one is in netns %s '
+                        '(use persist: none)' % (mode, netns))
+    if resolved == 'networkmanager' and not os.path.isdir(os.path.join(root, store.NM_CONF_DIR)):
+        problems.append('persist: networkmanager, but NetworkManager is not installed (no /%s); '
+                        'use persist: restore, or auto' % store.NM_CONF_DIR)
+    if problems:
+        raise InvalidRequest(problems)
+    return resolved
+
+
+def _written(module, root, plan):
+    """``plan()``'s FilePlan, applied unless in check mode (FilePlan.apply writes every file)."""
+    try:
+        files = plan()
+        if files.changes and not module.check_mode:
+            files.apply()
+            if any(path.endswith(store.UNIT_NAME) for path in files.paths) and root == '/' \
+                    and os.path.isdir('/run/systemd/system'):
+                module.run_command(['systemctl', 'daemon-reload'])
+    except (IOError, OSError, ValueError) as error:
+        raise NotApplied('the links were set, but persisting them failed: %s' % error)
+    return files
+
+
 def persistence(module, link_module, facets):
     """Check ``persist`` before anything is touched; return finish(outcome).
 
@@ -79,58 +108,110 @@ def persistence(module, link_module, facets):
     mode = params.get('persist') or 'none'
     root = os.environ.get(ROOT_ENVIRONMENT, '/')
     netns = link_module.netns(params)
-    resolved = resolve(mode, root)
-    problems = []
-    if mode != 'none' and netns:
-        problems.append('persist: %s works on links of the host namespace; this one is in netns %s '
-                        '(use persist: none)' % (mode, netns))
-    if resolved == 'networkmanager' and not os.path.isdir(os.path.join(root, store.NM_CONF_DIR)):
-        problems.append('persist: networkmanager, but NetworkManager is not installed (no /%s); '
-                        'use persist: restore, or auto' % store.NM_CONF_DIR)
-    if problems:
-        raise InvalidRequest(problems)
+    resolved = _checked(mode, root, netns)
 
     def finish(outcome):
         if mode == 'none' and (params['state'] == 'present' or netns):
             return outcome
-        try:
-            files = plan_files(root, link_module, params, facets, outcome.after, resolved)
-            if files.changes and not module.check_mode:
-                files.apply()
-                if any(path.endswith(store.UNIT_NAME) for path in files.paths) and root == '/' \
-                        and os.path.isdir('/run/systemd/system'):
-                    module.run_command(['systemctl', 'daemon-reload'])
-        except (IOError, OSError, ValueError) as error:
-            raise NotApplied('the links were set, but persisting them failed: %s' % error)
+        files = _written(module, root, lambda: plan_files(
+            root, link_module, params, facets, outcome.after, resolved))
         return PersistedOutcome(outcome, files) if files.changes else outcome
     return finish
 
 
-def _all_modules(link_module):
+def topology_persistence(module, items, netns):
+    """``persistence`` for host_network: one ``persist`` for every item of the call.
+
+    ``items`` have link_module, params, facets and title (the key of their views in
+    the outcome). With ``none``, only the records of items made absent and of links
+    ``purge`` removed go. finish(outcome, purged) returns the outcome as above.
+    """
+    mode = module.params.get('persist') or 'none'
+    root = os.environ.get(ROOT_ENVIRONMENT, '/')
+    resolved = _checked(mode, root, netns)
+
+    def finish(outcome, purged=()):
+        chosen = [item for item in items if mode != 'none' or item.params['state'] == 'absent']
+        if netns or not (chosen or purged):
+            return outcome
+        aliases = _aliases(chosen, module.check_mode)
+        entries = [(item.link_module, dict(item.params, persist=mode), item.facets,
+                    outcome.after.get(item.title) or {}, aliases.get(item.title)) for item in chosen]
+        files = _written(module, root, lambda: plan_entries(root, entries, resolved, dropped=purged))
+        return PersistedOutcome(outcome, files) if files.changes else outcome
+    return finish
+
+
+def _aliases(items, check_mode):
+    """{item title: the alias its link has after the run}: host_network's marker is
+    what its purge looks for, and NetworkManager has no property for it, so the record
+    keeps it and the restore unit sets it again at boot."""
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
+    found = {}
+    present = [item for item in items if item.params['state'] == 'present' and item.links]
+    if not present:
+        return found
+    with NetlinkSession() as net:
+        for item in present:
+            name = item.links[0].name
+            state = net.link(name)
+            found[item.title] = state.msg.get('IFLA_IFALIAS') if state is not None else None
+            marking = 'mark %s as managed (alias ' % name
+            for operation in item.operations if check_mode else ():
+                if operation.summary.startswith(marking):
+                    found[item.title] = operation.summary[len(marking):-1]
+    return found
+
+
+def file_diffs(outcome):
+    """The persisted files' diffs of an outcome ([] when no file changed)."""
+    files = getattr(outcome, 'files', None)
+    return files.diffs() if files is not None else []
+
+
+def _all_modules(link_modules):
     try:
         from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import MODULES
     except ImportError:
         MODULES = {}
     modules = dict(MODULES)
-    modules[link_module.name] = link_module
+    for link_module in link_modules:
+        modules[link_module.name] = link_module
     return modules
 
 
 def plan_files(root, link_module, params, facets, after, resolved, modules=None, nic=None,
                nic_mac=None, python=None):
     """The FilePlan that brings every persisted file in line with the stored records."""
+    return plan_entries(root, [(link_module, params, facets, after, None)], resolved, modules=modules,
+                        nic=nic, nic_mac=nic_mac, python=python)
+
+
+def plan_entries(root, entries, resolved, modules=None, nic=None, nic_mac=None, python=None,
+                 dropped=()):
+    """plan_files for several items at once: ``entries`` are (link module, params,
+    facets, after view, alias); ``dropped`` names links gone otherwise (purged), whose
+    records go. An alias of None keeps the one the record has (a single module never
+    changes a link's alias)."""
     # Imported here: the profiles read the kinds' facets, and the kinds import the runner
     # that imports this module.
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.profiles import is_nic, render
-    modules = modules or _all_modules(link_module)
+    modules = modules or _all_modules(entry[0] for entry in entries)
     records = dict((store.record_key(record), record) for record in store.load_records(root))
-    links = [facet for facet in facets if isinstance(facet, LinkFacet)]
-    key = '%s@%s' % (link_module.name, links[0].name if links else params['name'])
-    if params['state'] == 'absent':
-        records.pop(key, None)
-    else:
+    for key, record in list(records.items()):
+        if record['params'].get('name') in dropped:
+            records.pop(key)
+    for link_module, params, facets, after, alias in entries:
+        links = [facet for facet in facets if isinstance(facet, LinkFacet)]
+        key = '%s@%s' % (link_module.name, links[0].name if links else params['name'])
+        if params['state'] == 'absent':
+            records.pop(key, None)
+            continue
+        alias = alias if alias is not None else records.get(key, {}).get('alias')
         frozen = store.freeze(params, facets, after, RENDERERS)
         records[key] = dict(module=link_module.name, persist=resolved, params=frozen)
+        if alias:
+            records[key]['alias'] = alias
 
     entries = []
     for record_key_, record in sorted(records.items()):
@@ -225,7 +306,7 @@ def _lower_names(params):
 
 def _plan_restore_unit(files, records, python, nic):
     due = restore.due(records.values())
-    if not due:
+    if not due and not any(record.get('alias') for record in records.values()):
         for relative in (store.UNIT_WANTS, store.UNIT, store.PROGRAM):
             files.remove(relative)
         return

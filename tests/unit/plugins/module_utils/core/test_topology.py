@@ -65,11 +65,14 @@ def test_a_macvlan_moved_to_another_namespace_needs_its_own_module():
                         'namespace of this call; use kvmnet.hostnet.macvlan_iface for it']
 
 
-def test_an_item_asking_for_persistence_is_refused_not_ignored():
+def test_persist_belongs_to_the_whole_call_not_to_an_item():
     _items, problems = parse_topology(request(
         bridges=[dict(name='br0', persist='auto'), dict(name='br1', persist='none')]))
-    assert problems == ['bridge br0: persist: auto is not applied by host_network yet; persist '
-                        'this link with kvmnet.hostnet.linux_bridge, or leave persist out']
+    assert problems == ['bridge br0: persist belongs to the whole call (persist: none of '
+                        'host_network), not to one item; got persist: auto']
+    items, problems = parse_topology(dict(request(
+        bridges=[dict(name='br0', persist='restore'), dict(name='br1')]), persist='restore'))
+    assert problems == [] and len(items) == 2
 
 
 def test_a_link_listed_twice_is_refused():

@@ -135,3 +135,25 @@ def test_restore_unit_waits_for_the_nics_it_builds_on(root):
     unit = read(root, store.UNIT)
     assert 'Wants=sys-subsystem-net-devices-eth\\x2d2.device\n' in unit
     assert 'vnet0' not in unit
+
+
+def test_one_call_persists_many_items_keeps_aliases_and_drops_purged_records(root):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import plan_entries
+    entries = []
+    for module, args in (('linux_bridge', dict(name='br-a', stp=False)),
+                         ('linux_bridge', dict(name='br-b', stp=False)),
+                         ('vlan_sub', dict(name='vlan10', parent='eth1', vlan_id=10))):
+        link_module, params = validated(module, persist='restore', **args)
+        entries.append((link_module, params, link_module.build_facets(params), {}, 'kvmnet:host_network'))
+    plan_entries(root, entries, 'restore', nic=lambda name: name.startswith('eth'),
+                 nic_mac=lambda name: None, python='/usr/bin/python3').apply()
+    records = sorted(os.listdir(os.path.join(root, store.RECORDS)))
+    assert records == ['linux_bridge@br-a.json', 'linux_bridge@br-b.json', 'vlan_sub@vlan10.json']
+    assert '"alias": "kvmnet:host_network"' in read(root, store.record_path('vlan_sub', 'vlan10'))
+    # The single module writes the same record: its alias stays, nothing changes.
+    assert run(root, 'vlan_sub', mode='restore', persist='restore', name='vlan10', parent='eth1',
+               vlan_id=10).changes == []
+    # A purged link's record goes with it, the others stay.
+    files = plan_entries(root, [], 'restore', dropped=['br-b'], nic=lambda name: name.startswith('eth'),
+                         nic_mac=lambda name: None, python='/usr/bin/python3')
+    assert files.summaries() == ['remove %s' % os.path.join(root, store.record_path('linux_bridge', 'br-b'))]

@@ -128,3 +128,24 @@ def test_main_logs_records_it_cannot_restore_at_error_priority_and_fails(tmp_pat
     assert replayed == []
     assert out.getvalue() == ('<3>kvmnet-hostnet: vlan_sub@vlan10 NOT restored: its lower device '
                               'eth9 did not appear within 0s\n')
+
+
+class Message(dict):
+    pass
+
+
+def test_aliases_come_back_on_links_networkmanager_made_and_missing_links_fail():
+    kept = dict(record('linux_bridge', name='br0'), persist='networkmanager', alias='kvmnet:host_network')
+    marked = dict(record('linux_bridge', name='br1'), alias='kvmnet:host_network')
+    gone = dict(record('linux_bridge', name='br2'), alias='kvmnet:host_network')
+    links = {'br0': Link(4, True), 'br1': Link(5, True)}
+    links['br0'].msg = Message()
+    links['br1'].msg = Message(IFLA_IFALIAS='kvmnet:host_network')
+    net, out, clock = FakeSession(links), io.StringIO(), Clock()
+    net.call = lambda action, method, *args, **kwargs: net.calls.append((kwargs['index'], kwargs['ifalias']))
+    failures = restore.set_aliases([kept, marked, gone, record('linux_bridge', name='br3')], out, wait=2,
+                                   session=net, clock=clock, sleep=clock.sleep)
+    assert net.calls == [(4, 'kvmnet:host_network')]
+    assert failures == {'linux_bridge@br2': 'br2 did not appear within 2s to get its alias '
+                                            'kvmnet:host_network'}
+    assert out.getvalue() == '<5>kvmnet-hostnet: linux_bridge@br0: alias kvmnet:host_network set\n'
