@@ -66,7 +66,10 @@ def freeze(params, facets, after, renderers):
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 
-    frozen = dict(params)
+    # How the run was made (persist, commit-confirmed) is not state: leaving it out
+    # keeps the record the same whichever way the same link is applied.
+    frozen = dict((key, value) for key, value in params.items()
+                  if key != 'persist' and not key.startswith('confirm_'))
     links = [facet for facet in facets if isinstance(facet, LinkFacet)]
     primary = links[0] if links else None
     if primary is not None:

@@ -150,6 +150,9 @@ def test_one_call_persists_many_items_keeps_aliases_and_drops_purged_records(roo
     records = sorted(os.listdir(os.path.join(root, store.RECORDS)))
     assert records == ['linux_bridge@br-a.json', 'linux_bridge@br-b.json', 'vlan_sub@vlan10.json']
     assert '"alias": "kvmnet:host_network"' in read(root, store.record_path('vlan_sub', 'vlan10'))
+    # How it was applied is not state: the same link gives the same record either way.
+    assert '"persist": "restore"' not in read(root, store.record_path('vlan_sub', 'vlan10')).split('"params"')[1]
+    assert 'confirm_' not in read(root, store.record_path('vlan_sub', 'vlan10'))
     # The single module writes the same record: its alias stays, nothing changes.
     assert run(root, 'vlan_sub', mode='restore', persist='restore', name='vlan10', parent='eth1',
                vlan_id=10).changes == []
