@@ -75,4 +75,16 @@ options:
         it waits for the checkpoint to be confirmed, rolled back or to expire first.
     type: int
     default: 0
+  confirm_when:
+    description:
+      - With O(confirm_timeout), V(always) arms the checkpoint for every run that changes
+        something.
+      - V(guarded) arms it only when the link, or an interface the request names (what it
+        takes over, its parent or underlay device, its ports, its bridge), is an interface
+        whose change can cut the host off (that of a default route or of the address the
+        SSH connection reached, with their masters, ports and lower devices). Any other
+        change is applied without a checkpoint; the return value C(armed) says which.
+    type: str
+    choices: [always, guarded]
+    default: always
 '''

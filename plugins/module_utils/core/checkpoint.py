@@ -52,7 +52,11 @@ CONFIRM_OPTIONS = dict(
     confirm_timeout=dict(type='int'),
     confirm_checkpoint=dict(type='str'),
     confirm_wait=dict(type='int', default=0),
+    confirm_when=dict(type='str', default='always', choices=['always', 'guarded']),
 )
+
+# The options of a request that name other interfaces than its own link.
+NAMING_OPTIONS = ('takeover_from', 'parent', 'dev', 'peer', 'primary')
 
 
 class CheckpointPending(NetError):
@@ -306,22 +310,42 @@ def wait_until_free(store, checkpoint_id, wait):
 
 
 # ---- a module run under a checkpoint -------------------------------------------------
-def run_confirmed(module, module_name, facets, netns):
+def run_confirmed(module, module_name, facets, netns, touched=None):
     """reconcile_confirmed() for an AnsibleModule: (outcome, extra return values)."""
     outcome, result = reconcile_confirmed(module_name, module.params, facets, netns,
-                                          module.check_mode)
+                                          module.check_mode, touched=touched)
     for warning in result['warnings']:
         module.warn(warning)
-    return outcome, dict(checkpoint=result['checkpoint'])
+    extra = dict(checkpoint=result['checkpoint'], armed=result['armed'])
+    if result.get('guarded') is not None:
+        extra['guarded'] = result['guarded']
+    return outcome, extra
+
+
+def named_interfaces(params):
+    """Every interface a module request names: its link, what it takes over, its parent,
+    underlay device, peer or primary, its ports and the bridge it joins."""
+    names = [params.get('name')] + [params.get(key) for key in NAMING_OPTIONS]
+    for port in params.get('ports') or []:
+        names.append(port.get('name') if isinstance(port, dict) else port)
+    bridge = params.get('bridge')
+    names.append(bridge.get('name') if isinstance(bridge, dict) else bridge)
+    return sorted(set(name for name in names if name and isinstance(name, str)))
 
 
 def reconcile_confirmed(module_name, params, facets, netns, check_mode,
-                        store_factory=CheckpointStore):
+                        store_factory=CheckpointStore, touched=None, guard=None):
     """reconcile() under the checkpoint rules.
 
     Returns (outcome, result): ``result`` holds ``checkpoint`` (what is pending after
-    this run, or None) and ``warnings``. Without confirm_timeout a run only checks that
-    no checkpoint is pending.
+    this run, or None), ``armed`` (this run added a segment to it) and ``warnings``.
+    Without confirm_timeout a run only checks that no checkpoint is pending.
+
+    With ``confirm_when: guarded`` a run that does not join a pending checkpoint arms
+    one only when the interfaces its plan names (``touched(planned outcome)``; all of
+    them when ``touched`` is None) meet the guarded interfaces (``guard(netns)``,
+    guarded_interfaces() by default); otherwise it applies without one. ``result``
+    then also holds ``guarded``: those interfaces, the gateways, and the ones touched.
     """
     timeout = params.get('confirm_timeout')
     checkpoint_id = params.get('confirm_checkpoint')
@@ -346,18 +370,26 @@ def reconcile_confirmed(module_name, params, facets, netns, check_mode,
             raise InvalidRequest(['checkpoint %s already ended (%s at %s); this run belongs to '
                                   'it: start a new run with a new confirm_checkpoint'
                                   % (checkpoint_id, ended.get('outcome'), ended.get('finished'))])
-    result = dict(checkpoint=describe(joined) if joined else None, warnings=warnings)
+    result = dict(checkpoint=describe(joined) if joined else None, warnings=warnings,
+                  armed=False)
     if timeout is None or check_mode:
         return reconcile(facets, netns=netns, check_mode=check_mode), result
 
     planned = reconcile(facets, netns=netns, check_mode=True)
+    if not planned.operations:
+        return planned, result
+    if params.get('confirm_when') == 'guarded' and joined is None:
+        found = (guard or guarded_interfaces_in)(netns)
+        names = set(touched(planned)) if touched is not None else set(found['interfaces'])
+        result['guarded'] = dict(found, touched=sorted(names & set(found['interfaces'])))
+        if not result['guarded']['touched']:
+            # Nothing this run changes can cut the host off: no checkpoint, no probes.
+            return reconcile(facets, netns=netns, check_mode=False), result
     final = [summary for summary, op in zip(planned.plan, planned.operations) if op.undo is None]
     if final:
         raise InvalidRequest(['confirm_timeout cannot protect "%s": it cannot be undone; run it '
                               'without confirm_timeout, in a window you can reach the host '
                               'otherwise' % summary for summary in final])
-    if not planned.operations:
-        return planned, result
 
     with store.locked():
         record, more = current(store)
@@ -392,6 +424,7 @@ def reconcile_confirmed(module_name, params, facets, netns, check_mode,
         record['segments'].append(segment)
         store.save(record)
     result['checkpoint'] = describe(record)
+    result['armed'] = True
     return outcome, result
 
 
@@ -580,6 +613,12 @@ def guarded_interfaces(net, connection_address=None):
         related.update(i for i, other in links.items() if other.get('IFLA_MASTER') == index)
     found['interfaces'] = sorted(name[index] for index in related)
     return found
+
+
+def guarded_interfaces_in(netns):
+    """guarded_interfaces() of ``netns``, for the address this SSH connection reached."""
+    with NetlinkSession(netns) as net:
+        return guarded_interfaces(net, connection_address())
 
 
 def connection_address(environ=None):

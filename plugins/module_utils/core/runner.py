@@ -12,7 +12,7 @@ from collections import OrderedDict
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
-    CONFIRM_OPTIONS, run_confirmed)
+    CONFIRM_OPTIONS, named_interfaces, run_confirmed)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option, argument_spec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.bridge_ports import (
@@ -170,7 +170,8 @@ def run_module(link_module):
         facets = link_module.build_facets(params)
         persisted = persistence(module, link_module, facets)
         outcome, confirmation = run_confirmed(module, link_module.name, facets,
-                                              link_module.netns(params))
+                                              link_module.netns(params),
+                                              touched=lambda planned: named_interfaces(params))
         outcome = persisted(outcome)
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
