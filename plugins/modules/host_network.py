@@ -116,6 +116,17 @@ options:
     description: Seconds to wait for a pending checkpoint of the namespace to end first.
     type: int
     default: 0
+  confirm_when:
+    description:
+      - With O(confirm_timeout), V(always) arms the checkpoint for every call that changes
+        something.
+      - V(guarded) arms it only when an item that changes (its link, its takeover_from,
+        parent, underlay device, ports or bridge), or a link O(purge) removes, is an interface
+        whose change can cut the host off (see RV(guarded)); any other change is applied
+        without a checkpoint, and RV(armed) is false.
+    type: str
+    choices: [always, guarded]
+    default: always
 notes:
   - The single modules stay for playbooks that manage one link; M(kvmnet.hostnet.host_network)
     builds the same links with the same values (besides the alias marker).
@@ -211,6 +222,18 @@ checkpoint:
   description: The pending checkpoint after this run, with O(confirm_timeout); see M(kvmnet.hostnet.confirm).
   returned: always
   type: dict
+armed:
+  description: Whether this call armed (or joined) the checkpoint; only then is there something to confirm.
+  returned: always
+  type: bool
+guarded:
+  description:
+    - With O(confirm_when=guarded) and a change, the interfaces whose change can cut the host
+      off (C(interfaces), from C(default_route) and C(connection)), the default C(gateways),
+      and the ones this call C(touched).
+  returned: with O(confirm_when=guarded), when something changes
+  type: dict
+  sample: {default_route: [eth0], gateways: [192.0.2.1], connection: [], interfaces: [eth0], touched: [eth0]}
 '''
 
 import os
@@ -218,7 +241,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
-    CONFIRM_OPTIONS, run_confirmed)
+    CONFIRM_OPTIONS, named_interfaces, run_confirmed)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest, NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.topology import (
     SECTIONS, Purge, listed_links, needed_kernel_modules, parse_topology)
@@ -242,6 +265,16 @@ def load_kernel_modules(module, items):
             module.run_command(['modprobe', name])
 
 
+def touched_interfaces(items, purge):
+    """Interfaces the planned part of the call names: those of the items that change, and
+    the links purge removes (for confirm_when: guarded)."""
+    names = set(state.name for _section, state in (purge.found if purge is not None else []))
+    for item in items:
+        if item.operations:
+            names.update(named_interfaces(item.params))
+    return sorted(names)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
@@ -256,7 +289,8 @@ def main():
         purge = Purge(params['purge'], listed_links(items)) if params['purge'] else None
         if purge is not None:
             facets.append(purge)
-        outcome, confirmation = run_confirmed(module, 'host_network', facets, params['netns'])
+        outcome, confirmation = run_confirmed(module, 'host_network', facets, params['netns'],
+                                              touched=lambda planned: touched_interfaces(items, purge))
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
     results = [item.result(outcome.before[item.title], outcome.after[item.title], module._diff)
