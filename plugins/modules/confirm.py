@@ -57,6 +57,24 @@ options:
     description: Seconds to wait for the watchdogs to finish confirming or rolling back.
     type: int
     default: 60
+  targets:
+    description:
+      - With O(action=status), addresses to compute full-size probes for (RV(paths)): the
+        largest ping that leaves the host without fragmenting, from the MTU of the route
+        the kernel picks for each.
+    type: list
+    elements: str
+    default: []
+  overlays:
+    description:
+      - With O(action=status), VXLAN interfaces whose peers get full-size probes in
+        RV(paths): each peer (the VXLAN's remote and its static FDB destinations) must
+        carry a packet of the VXLAN's MTU plus its encapsulation (50 bytes over IPv4,
+        70 over IPv6) without fragmenting.
+      - A name that does not exist (any more) is left out; one that is no VXLAN is an error.
+    type: list
+    elements: str
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -104,6 +122,19 @@ guarded:
   returned: when O(action=status)
   type: dict
   sample: {default_route: [br0], gateways: [192.0.2.1], connection: [br0], interfaces: [br0, eth0]}
+paths:
+  description:
+    - With O(action=status), the full-size probes of the default gateways, of O(targets)
+      and of the peers of O(overlays), one per address and kind (C(gateway), C(target),
+      C(overlay)); C(size) is the ping payload (C(ping -M do -s SIZE)) that fills
+      C(mtu) exactly, C(why) says where C(mtu) comes from.
+    - An address without a route gets C(size) 0 and C(why) saying so.
+  returned: when O(action=status)
+  type: list
+  elements: dict
+  sample: [{kind: gateway, target: 192.0.2.1, size: 1472, mtu: 1500, why: "MTU of br0"},
+           {kind: overlay, target: 192.0.2.12, size: 1472, mtu: 1500,
+            why: "MTU 1450 of vx9 plus 50 bytes of VXLAN over IPv4"}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -111,7 +142,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
     CheckpointStore, connection_address, current, describe, guarded_interfaces, read_result,
     settle)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest, NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
 
 
@@ -139,6 +170,70 @@ def outcome_problem(action, checkpoint, pending, result):
     return None
 
 
+# Ping payload = packet - IP header - ICMP header (8).
+IP_HEADER = {4: 20, 6: 40}
+# A VXLAN frame on the underlay: inner Ethernet header, VXLAN and UDP headers, outer IP.
+VXLAN_OVERHEAD = 14 + 8 + 8
+
+
+def _family(address):
+    return 6 if ':' in address else 4
+
+
+def _route_mtu(net, address):
+    """(MTU toward ``address``, where it comes from), or (None, why not)."""
+    route = net.route_to(address)
+    if route is None:
+        return None, 'no route to %s' % address
+    metrics = route.get('RTA_METRICS')
+    link = net.link_by_index(route.get('RTA_OIF')) if route.get('RTA_OIF') else None
+    if metrics and metrics.get('RTAX_MTU'):
+        return metrics.get('RTAX_MTU'), 'route MTU via %s' % (link.name if link else '?')
+    if link is None:
+        return None, 'the route to %s has no interface' % address
+    return link.mtu, 'MTU of %s' % link.name
+
+
+def _overlay_peers(net, link):
+    peers = []
+    group = link.data.get('IFLA_VXLAN_GROUP') or link.data.get('IFLA_VXLAN_GROUP6')
+    if group and not _multicast(group):
+        peers.append(group)
+    for entry in net.bridge_fdb():
+        if entry['ifindex'] == link.index and entry['dst'] and not _multicast(entry['dst']):
+            peers.append(entry['dst'])
+    return sorted(set(peers))
+
+
+def _multicast(address):
+    if _family(address) == 6:
+        return address.lower().startswith('ff')
+    return 224 <= int(address.split('.')[0]) <= 239
+
+
+def probe_paths(net, gateways, targets, overlays):
+    """The full-size probes (see RETURN paths)."""
+    paths = []
+    for kind, address in [('gateway', g) for g in gateways] + [('target', t) for t in targets]:
+        mtu, why = _route_mtu(net, address)
+        header = IP_HEADER[_family(address)] + 8
+        paths.append(dict(kind=kind, target=address, mtu=mtu, why=why,
+                          size=max(0, mtu - header) if mtu else 0))
+    for name in overlays:
+        link = net.link(name)
+        if link is None:
+            continue
+        if link.kind != 'vxlan':
+            raise InvalidRequest(['overlays: %s is not a VXLAN interface of this host' % name])
+        for peer in _overlay_peers(net, link):
+            header = IP_HEADER[_family(peer)]
+            mtu = link.mtu + VXLAN_OVERHEAD + header
+            paths.append(dict(kind='overlay', target=peer, mtu=mtu, size=mtu - header - 8,
+                              why='MTU %d of %s plus %d bytes of VXLAN over IPv%d' % (
+                                  link.mtu, name, VXLAN_OVERHEAD + header, _family(peer))))
+    return paths
+
+
 def report(module, store):
     """What is pending, the last result, what must not be cut; changes nothing."""
     with store.locked():
@@ -151,6 +246,8 @@ def report(module, store):
     if module.params['action'] == 'status':
         with NetlinkSession(module.params['netns']) as net:
             result['guarded'] = guarded_interfaces(net, connection_address())
+            result['paths'] = probe_paths(net, result['guarded']['gateways'],
+                                          module.params['targets'], module.params['overlays'])
     module.exit_json(**result)
 
 
@@ -161,6 +258,8 @@ def main():
             checkpoint=dict(type='str'),
             netns=dict(type='str'),
             wait=dict(type='int', default=60),
+            targets=dict(type='list', elements='str', default=[]),
+            overlays=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
