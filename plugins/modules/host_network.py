@@ -104,6 +104,18 @@ options:
     elements: str
     choices: [bonds, teams, vlans, bridges, vxlans, veths, macvlans, vm_nics]
     default: []
+  persist:
+    description:
+      - Keep every link of the call across a reboot, as O(kvmnet.hostnet.linux_bridge#module:persist)
+        does for one link (see docs/persistence.md), for the whole call. An item may repeat it.
+      - V(auto) is V(networkmanager) when NetworkManager runs, else V(restore); V(networkmanager)
+        writes a NetworkManager profile per link plus the stored state the boot-time restore unit
+        replays for what profiles cannot hold; V(restore) keeps the stored state for the unit only.
+      - V(none) writes nothing, but still removes the persisted files of items with
+        C(state=absent) and of links O(purge) removes.
+    type: str
+    choices: [auto, networkmanager, restore, none]
+    default: none
   confirm_timeout:
     description:
       - Commit-confirmed apply of the whole call, as for the single modules (see
@@ -245,10 +257,12 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint imp
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest, NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.topology import (
     SECTIONS, Purge, listed_links, needed_kernel_modules, parse_topology)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import (
+    PERSIST_OPTION, file_diffs, topology_persistence)
 
 
 def argument_spec():
-    spec = dict(netns=dict(type='str'),
+    spec = dict(netns=dict(type='str'), persist=PERSIST_OPTION,
                 purge=dict(type='list', elements='str', choices=list(SECTIONS), default=[]))
     for section in SECTIONS:
         spec[section] = dict(type='list', elements='dict', default=[])
@@ -289,8 +303,10 @@ def main():
         purge = Purge(params['purge'], listed_links(items)) if params['purge'] else None
         if purge is not None:
             facets.append(purge)
+        persisted = topology_persistence(module, items, params['netns'])
         outcome, confirmation = run_confirmed(module, 'host_network', facets, params['netns'],
                                               touched=lambda planned: touched_interfaces(items, purge))
+        outcome = persisted(outcome, outcome.before['purge'] if purge is not None else ())
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
     results = [item.result(outcome.before[item.title], outcome.after[item.title], module._diff)
@@ -302,7 +318,7 @@ def main():
         result['diff'] = [dict(before_header=entry['section'] + ' ' + entry['name'],
                                after_header=entry['section'] + ' ' + entry['name'],
                                **entry['diff'])
-                          for entry in results if entry['changed']]
+                          for entry in results if entry['changed']] + file_diffs(outcome)
     module.exit_json(**result)
 
 
