@@ -162,3 +162,43 @@ def test_one_call_persists_many_items_keeps_aliases_and_drops_purged_records(roo
     files = plan_entries(root, [], 'restore', dropped=['br-b'], nic=lambda name: name.startswith('eth'),
                          nic_mac=lambda name: None, python='/usr/bin/python3')
     assert files.summaries() == ['remove %s' % os.path.join(root, store.record_path('linux_bridge', 'br-b'))]
+
+
+class CheckModule:
+    """What topology_persistence asks of an AnsibleModule."""
+
+    def __init__(self, persist, check_mode):
+        self.params = dict(persist=persist)
+        self.check_mode = check_mode
+        self.commands = []
+
+    def run_command(self, argv):
+        self.commands.append(argv)
+        return 0, '', ''
+
+
+def test_host_network_check_mode_shows_the_files_writes_none_and_a_second_run_changes_nothing(
+        root, monkeypatch):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Outcome
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.topology import parse_topology
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist import run as persist_run
+    monkeypatch.setenv(persist_run.ROOT_ENVIRONMENT, root)
+    request = dict(netns=None, purge=[], persist='restore', bonds=[], teams=[], vlans=[], veths=[],
+                   macvlans=[], vm_nics=[], vxlans=[],
+                   bridges=[dict(name='kvmnet-ut-br0', stp=False), dict(name='kvmnet-ut-br1', stp=False)])
+    items, problems = parse_topology(request)
+    assert problems == []
+    outcome = Outcome([], {}, dict((item.title, {}) for item in items), False)
+
+    checked = CheckModule('restore', check_mode=True)
+    result = persist_run.topology_persistence(checked, items, None)(outcome)
+    assert result.changed
+    assert 'write %s' % os.path.join(root, store.record_path('linux_bridge', 'kvmnet-ut-br1')) in result.plan
+    assert [d['before_header'] for d in persist_run.file_diffs(result)] == result.files.paths
+    assert not os.path.exists(os.path.join(root, store.RECORDS))  # check mode writes nothing
+
+    persist_run.topology_persistence(CheckModule('restore', check_mode=False), items, None)(outcome)
+    assert sorted(os.listdir(os.path.join(root, store.RECORDS))) == [
+        'linux_bridge@kvmnet-ut-br0.json', 'linux_bridge@kvmnet-ut-br1.json']
+    again = persist_run.topology_persistence(CheckModule('restore', check_mode=False), items, None)(outcome)
+    assert again is outcome  # nothing to write: the outcome as the engine returned it
