@@ -163,6 +163,10 @@ def outcome_problem(action, checkpoint, pending, result):
     if action == 'confirm' and result.get('outcome') != 'confirmed':
         return ('checkpoint %s reached its deadline (%s) before the confirmation and was rolled '
                 'back' % (pending['id'], pending['deadline']))
+    if result.get('file_errors'):
+        return ('checkpoint %s was confirmed, but persisting it failed: %s; the running state is '
+                'kept, the host may boot into the state before it' % (
+                    pending['id'], '; '.join(result['file_errors'])))
     if result.get('outcome') == 'rolled_back' and not result.get('equal', False):
         return ('checkpoint %s was rolled back, but the state differs from before it: %s%s' % (
             pending['id'], '; '.join(result.get('differences') or []),

@@ -273,9 +273,12 @@ def current(store, snapshot_now=None):
         return record, []
     now = (snapshot_now or take_snapshot_in)(store.netns)
     left = differences(record['snapshot'], now, _touched(record))
-    message = ('checkpoint %s was abandoned: its watchdogs are gone, nothing was rolled back%s'
+    message = ('checkpoint %s was abandoned: its watchdogs are gone, nothing was rolled back%s%s'
                % (record['id'], '; differences from before it: ' + '; '.join(left) if left
-                  else '; the state equals the one before it'))
+                  else '; the state equals the one before it',
+                  '; its staged files were not written: ' + ', '.join(
+                      item['path'] for item in record.get('files', []))
+                  if record.get('files') else ''))
     store.finish(dict(id=record['id'], outcome='abandoned', message=message, differences=left,
                       equal=not left, finished=_iso(time.time())))
     return None, [message]
@@ -311,7 +314,12 @@ def wait_until_free(store, checkpoint_id, wait):
 
 # ---- a module run under a checkpoint -------------------------------------------------
 def run_confirmed(module, module_name, facets, netns, touched=None):
-    """reconcile_confirmed() for an AnsibleModule: (outcome, extra return values)."""
+    """reconcile_confirmed() for an AnsibleModule: (outcome, extra return values).
+
+    When the run leaves its checkpoint pending (armed, or joined by name), the files
+    the same module run persists afterwards go to that checkpoint (stage_changes()).
+    """
+    _STAGING.clear()
     outcome, result = reconcile_confirmed(module_name, module.params, facets, netns,
                                           module.check_mode, touched=touched)
     for warning in result['warnings']:
@@ -319,6 +327,8 @@ def run_confirmed(module, module_name, facets, netns, touched=None):
     extra = dict(checkpoint=result['checkpoint'], armed=result['armed'])
     if result.get('guarded') is not None:
         extra['guarded'] = result['guarded']
+    if result['checkpoint'] is not None and not module.check_mode:
+        _STAGING.update(store=CheckpointStore(netns), id=result['checkpoint']['id'], extra=extra)
     return outcome, extra
 
 
@@ -370,6 +380,13 @@ def reconcile_confirmed(module_name, params, facets, netns, check_mode,
             raise InvalidRequest(['checkpoint %s already ended (%s at %s); this run belongs to '
                                   'it: start a new run with a new confirm_checkpoint'
                                   % (checkpoint_id, ended.get('outcome'), ended.get('finished'))])
+    if joined is not None and joined.get('files') and _persists(params):
+        raise InvalidRequest(['checkpoint %s already holds persisted files of an earlier run (%s), '
+                              'written only when it is confirmed: this run would plan its own '
+                              'files without them. Persist all links of one checkpoint in one '
+                              'run (host_network), or confirm %s first'
+                              % (joined['id'], ', '.join(f['path'] for f in joined['files']),
+                                 joined['id'])])
     result = dict(checkpoint=describe(joined) if joined else None, warnings=warnings,
                   armed=False)
     if timeout is None or check_mode:
@@ -426,6 +443,12 @@ def reconcile_confirmed(module_name, params, facets, netns, check_mode,
     result['checkpoint'] = describe(record)
     result['armed'] = True
     return outcome, result
+
+
+def _persists(params):
+    """Whether a run with these params may write persisted files (persist/run.py)."""
+    return params.get('persist') not in (None, 'none') or (
+        'persist' in params and params.get('state') == 'absent')
 
 
 def take_back(netns, operations):
@@ -580,9 +603,11 @@ class Watchdog:
                 reason=outcomes[0].get('reason'),
                 leftovers=[item for outcome in outcomes for item in outcome.get('leftovers', [])],
                 differences=left, equal=not left,
-                seconds_after_deadline=round(time.time() - record['deadline'], 2))
+                seconds_after_deadline=round(time.time() - record['deadline'], 2),
+                # Never written: the persisted files stay as they were before.
+                dropped_files=[item['path'] for item in record.get('files', [])])
         else:
-            result['files'] = write_staged_files(self.store, record)
+            result['files'], result['file_errors'] = write_staged_files(self.store, record)
         with self.store.locked():
             self.store.finish(result)
         self.store.log('checkpoint %s %s' % (record['id'], result['outcome']))
@@ -607,10 +632,19 @@ def guarded_interfaces(net, connection_address=None):
     seeds = set(index for index, msg in links.items()
                 if name[index] in found['default_route'] + found['connection'])
     related = set(seeds)
-    for index in seeds:
-        msg = links[index]
-        related.update(i for i in (msg.get('IFLA_MASTER'), msg.get('IFLA_LINK')) if i in links)
-        related.update(i for i, other in links.items() if other.get('IFLA_MASTER') == index)
+    related.update(links[index].get('IFLA_MASTER') for index in seeds
+                   if links[index].get('IFLA_MASTER') in links)
+    # Down to the wire: ports, the ports' ports and lower devices (the NIC under the VLAN
+    # that is a port of the management bridge), whatever the depth.
+    below = list(seeds)
+    while below:
+        msg = links[below.pop()]
+        lower = [] if msg.get('IFLA_LINK_NETNSID') is not None else [msg.get('IFLA_LINK')]
+        for index in lower + [i for i, other in links.items()
+                              if other.get('IFLA_MASTER') == msg['index']]:
+            if index in links and index not in related:
+                related.add(index)
+                below.append(index)
     found['interfaces'] = sorted(name[index] for index in related)
     return found
 
@@ -628,16 +662,24 @@ def connection_address(environ=None):
 
 
 # ---- staged files ------------------------------------------------------------------
-def stage_file(store, record, path, content, mode=0o644):
-    """Stage ``content`` for ``path``: written only when the checkpoint is confirmed.
+# The checkpoint that the current module run armed or joined (run_confirmed()): the
+# files this run persists are staged there. One module run per process.
+_STAGING = {}
 
-    A reboot before the confirmation loses the staged copy (tmpfs) and keeps the old
+
+def stage_file(store, record, path, content, mode=0o644, action='write', target=None):
+    """Stage one file change for ``path``: made only when the checkpoint is confirmed.
+
+    ``action`` is write (``content``, ``mode``), remove, or link (a symlink to ``target``).
+    A reboot before the confirmation loses the staged change (tmpfs) and keeps the old
     file, so the host never boots into an unconfirmed configuration.
     """
     number = len(record['files'])
-    with open(store.staged_path(number), 'wb') as handle:
-        handle.write(content)
-    record['files'].append(dict(path=path, mode=mode, number=number))
+    if action == 'write':
+        with open(store.staged_path(number), 'wb') as handle:
+            handle.write(content)
+    record['files'].append(dict(path=path, mode=mode, number=number, action=action,
+                                target=target))
 
 
 def defer_files(netns, checkpoint_id, files, store_factory=CheckpointStore):
@@ -647,27 +689,84 @@ def defer_files(netns, checkpoint_id, files, store_factory=CheckpointStore):
     by the confirmation, never before. Returns False when that checkpoint is not
     pending (nothing was changed at runtime), and the caller writes them itself.
     """
-    store = store_factory(netns)
+    return _stage(store_factory(netns), checkpoint_id,
+                  [('write', path, None, content, mode) for path, content, mode in files])
+
+
+def stage_changes(changes):
+    """persist.files.FilePlan.apply()'s hook: stage ``changes`` on the checkpoint this
+    module run armed or joined; True when they were staged (the caller writes nothing).
+
+    ``changes`` are FilePlan's (action, path, before, after, mode). Without a checkpoint
+    of this run, False: the caller writes them now. A checkpoint that ended during the
+    run (its deadline passed) is an error: writing would persist a rolled-back change.
+    """
+    if not _STAGING:
+        return False
+    store = _STAGING['store']
+    if not _stage(store, _STAGING['id'], changes):
+        raise NotApplied('checkpoint %s ended before this run could stage its persisted files '
+                         '(%s); none was written' % (_STAGING['id'], ', '.join(
+                             change[1] for change in changes)))
+    with store.locked():
+        record = store.load()
+    if record is not None:
+        _STAGING['extra']['checkpoint'] = describe(record)
+    return True
+
+
+def _stage(store, checkpoint_id, changes):
     with store.locked():
         record = store.load()
         if record is None or record['id'] != checkpoint_id or record['state'] != 'pending':
             return False
-        for path, content, mode in files:
-            stage_file(store, record, path, content, mode)
+        for action, path, _before, after, mode in changes:
+            stage_file(store, record, path, after if action == 'write' else None, mode,
+                       action=action, target=after if action == 'link' else None)
         store.save(record)
     return True
 
 
 def write_staged_files(store, record):
-    """Write the staged files into place, each atomically; returns their paths."""
-    written = []
+    """Make the staged file changes, in order, each atomically.
+
+    Returns (paths changed, errors). A systemd unit among them is followed by
+    ``systemctl daemon-reload``, as the module does when it writes one itself.
+    """
+    written, errors = [], []
     for item in record.get('files', []):
-        temporary = '%s.kvmnet-new' % item['path']
+        path, action = item['path'], item.get('action', 'write')
+        try:
+            _make(store, item, path, action)
+            written.append(path)
+        except (IOError, OSError) as error:
+            errors.append('%s %s: %s' % (action, path, error))
+    if any('/systemd/system/' in path for path in written) \
+            and os.path.isdir('/run/systemd/system'):
+        subprocess.call(['systemctl', 'daemon-reload'], stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return written, errors
+
+
+def _make(store, item, path, action):
+    if action == 'remove':
+        if os.path.islink(path) or os.path.exists(path):
+            os.remove(path)
+        return
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    temporary = '%s.kvmnet-new' % path
+    if os.path.islink(temporary) or os.path.exists(temporary):
+        os.remove(temporary)
+    if action == 'link':
+        os.symlink(item['target'], temporary)
+    else:
         shutil.copyfile(store.staged_path(item['number']), temporary)
         os.chmod(temporary, item['mode'])
-        os.rename(temporary, item['path'])
-        written.append(item['path'])
-    return written
+        with open(temporary, 'rb') as handle:
+            os.fsync(handle.fileno())
+    os.rename(temporary, path)
 
 
 # ---- confirm / roll back (kvmnet.hostnet.confirm) -------------------------------------

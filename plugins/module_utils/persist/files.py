@@ -10,6 +10,8 @@ __metaclass__ = type
 import os
 import tempfile
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import checkpoint
+
 
 def read_bytes(path):
     try:
@@ -73,6 +75,9 @@ class FilePlan:
                 for action, path, before, after, _mode_ in self.changes]
 
     def apply(self):
+        # Under a pending commit-confirmed checkpoint of this run, its confirmation writes them.
+        if checkpoint.stage_changes(self.changes):
+            return
         for action, path, _before, after, mode in self.changes:
             if action == 'remove':
                 os.remove(path)

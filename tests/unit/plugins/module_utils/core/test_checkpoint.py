@@ -120,9 +120,78 @@ def test_staged_files_are_written_only_by_the_confirmation(store, tmp_path):
     store.save(data)
     checkpoint.stage_file(store, data, str(target), b'new\n', 0o600)
     assert target.read_text() == 'old\n'
-    assert checkpoint.write_staged_files(store, data) == [str(target)]
+    assert checkpoint.write_staged_files(store, data) == ([str(target)], [])
     assert target.read_text() == 'new\n'
     assert oct(target.stat().st_mode & 0o777) == '0o600'
+
+
+@pytest.fixture
+def staging(store):
+    """A module run that armed checkpoint cp1 (what run_confirmed() leaves)."""
+    store.save(record())
+    extra = dict(checkpoint=None)
+    checkpoint._STAGING.update(store=store, id='cp1', extra=extra)
+    yield extra
+    checkpoint._STAGING.clear()
+
+
+def test_a_file_plan_under_a_pending_checkpoint_is_staged_not_written(store, staging, tmp_path):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.files import FilePlan
+    (tmp_path / 'etc').mkdir()
+    (tmp_path / 'etc' / 'old.json').write_text('old\n')
+    (tmp_path / 'etc' / 'kept.json').write_text('before\n')
+    plan = FilePlan(str(tmp_path))
+    plan.want('etc/kept.json', 'after\n', 0o644)
+    plan.want('etc/new.json', 'new\n', 0o600)
+    plan.remove('etc/old.json')
+    plan.link('etc/wants/unit.service', '/etc/unit.service')
+    plan.apply()
+
+    # Nothing written yet; the run's result names the staged files.
+    assert sorted(os.listdir(str(tmp_path / 'etc'))) == ['kept.json', 'old.json']
+    assert (tmp_path / 'etc' / 'kept.json').read_text() == 'before\n'
+    assert staging['checkpoint']['files'] == plan.paths
+    written, errors = checkpoint.write_staged_files(store, store.load())
+    assert errors == [] and written == plan.paths
+    assert (tmp_path / 'etc' / 'kept.json').read_text() == 'after\n'
+    assert (tmp_path / 'etc' / 'new.json').read_text() == 'new\n'
+    assert not (tmp_path / 'etc' / 'old.json').exists()
+    assert os.readlink(str(tmp_path / 'etc' / 'wants' / 'unit.service')) == '/etc/unit.service'
+
+
+def test_without_a_checkpoint_of_this_run_files_are_written_at_once(tmp_path):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.files import FilePlan
+    checkpoint._STAGING.clear()
+    plan = FilePlan(str(tmp_path))
+    plan.want('a.json', 'now\n')
+    plan.apply()
+    assert (tmp_path / 'a.json').read_text() == 'now\n'
+
+
+def test_a_checkpoint_that_ended_during_the_run_gets_no_files_written(store, staging, tmp_path):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NotApplied
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.files import FilePlan
+    store.save(record(state='rollback'))
+    plan = FilePlan(str(tmp_path))
+    plan.want('a.json', 'late\n')
+    with pytest.raises(NotApplied) as raised:
+        plan.apply()
+    assert 'checkpoint cp1 ended before this run could stage' in raised.value.message
+    assert not (tmp_path / 'a.json').exists()
+
+
+def test_persisting_into_a_checkpoint_that_holds_files_of_another_run_is_refused(store):
+    data = record()
+    store.save(data)
+    checkpoint.stage_file(store, data, '/etc/x.json', b'x', 0o600)
+    store.save(data)
+    params = dict(confirm_timeout=30, confirm_checkpoint='cp1', confirm_wait=0,
+                  persist='restore', state='present')
+    with pytest.raises(InvalidRequest) as raised:
+        checkpoint.reconcile_confirmed('vlan_sub', params, [], None, False,
+                                       store_factory=lambda netns: store)
+    assert 'checkpoint cp1 already holds persisted files of an earlier run (/etc/x.json)' \
+        in raised.value.message
 
 
 PENDING = dict(id='cp1', deadline='2026-01-01T00:00:00Z')
@@ -174,8 +243,9 @@ def test_files_are_deferred_only_to_the_named_pending_checkpoint(store, tmp_path
     store.save(record())
     assert checkpoint.defer_files(None, 'other', files, store_factory=lambda netns: store) is False
     assert checkpoint.defer_files(None, 'cp1', files, store_factory=lambda netns: store) is True
-    assert store.load()['files'] == [dict(path=target, mode=0o600, number=0)]
+    assert store.load()['files'] == [dict(path=target, mode=0o600, number=0, action='write',
+                                          target=None)]
     assert not os.path.exists(target)
-    assert checkpoint.write_staged_files(store, store.load()) == [target]
+    assert checkpoint.write_staged_files(store, store.load()) == ([target], [])
     with open(target, 'rb') as handle:
         assert handle.read() == b'[connection]\n'
