@@ -1,14 +1,16 @@
 """Long run of the cut-off case: does an unconfirmed change that cuts SSH always come back?
 
 Each trial runs the hypervisor_network role over SSH on a lab host with a change that
-cuts the host off (its underlay NIC into a bridge with a mistyped address), waits for
-the host to restore itself, and checks that the host's state equals the snapshot taken
-before and that a new SSH connection works. Prints per trial and in total: the restore
-rate, how late after the deadline the watchdog finished, and how long the host was
-unreachable over SSH.
+cuts the host off, taking turns between the two cuts the container lab can make: its
+underlay NIC into a bridge with a mistyped address (``address``), and into a bridge
+with no address at all (``no-address``: the address stays on a NIC that is now a
+bridge port). It waits for the host to restore itself, and checks that the host's
+state equals the snapshot taken before and that a new SSH connection works. Prints per
+trial and in total: the restore rate, how late after the deadline the watchdog
+finished, and how long the host was unreachable over SSH.
 
     lab/lab up
-    flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/confirm_restore.py [--trials 10] [--timeout 20]
+    flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/confirm_restore.py [--trials 10] [--timeout 20] [--cut address]
 """
 
 import argparse
@@ -21,15 +23,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 
 from labhosts import ADDRESS, reachable, reset, run_role, snapshot, wait_for_result  # noqa: E402
 
-CUT = [dict(name='br0', ports=['eth0'], addresses=['172.31.250.211/24'], stp=False,
-            forward_delay=0)]
+CUTS = {
+    'address': [dict(name='br0', ports=['eth0'], addresses=['172.31.250.211/24'], stp=False,
+                     forward_delay=0)],
+    'no-address': [dict(name='br0', ports=['eth0'], stp=False, forward_delay=0)],
+}
 
 
-def trial(host, timeout, workdir):
+def trial(host, timeout, workdir, cut):
     reset(host, ADDRESS[host])
     before = snapshot(host)
     started = time.time()
-    code, results = run_role(host, workdir, hypervisor_network_bridges=CUT,
+    code, results = run_role(host, workdir, hypervisor_network_bridges=CUTS[cut],
                              hypervisor_network_confirm_timeout=timeout,
                              hypervisor_network_probe_timeout=min(6, timeout - 2))
     name = results["Checkpoint | a name for this run's checkpoint, fixed once"][
@@ -40,7 +45,7 @@ def trial(host, timeout, workdir):
     back = time.time() - started
     equal = snapshot(host) == before
     probe = results.get('Confirm | fail this host with the probe that failed', {}).get('msg', '')
-    return dict(restored=result['outcome'] == 'rolled_back' and result['equal'] and equal,
+    return dict(cut=cut, restored=result['outcome'] == 'rolled_back' and result['equal'] and equal,
                 late=result.get('seconds_after_deadline'), back=back, play_failed=code != 0,
                 probe="probe 'connection' failed" in probe, message=probe)
 
@@ -50,18 +55,21 @@ def main():
     parser.add_argument('--trials', type=int, default=10)
     parser.add_argument('--timeout', type=int, default=20, help='confirm_timeout in seconds')
     parser.add_argument('--host', default='hv1', choices=sorted(ADDRESS))
+    parser.add_argument('--cut', choices=sorted(CUTS), action='append',
+                        help='the cuts to take turns with (default: all)')
     args = parser.parse_args()
     outcomes = []
     workdir = tempfile.mkdtemp(prefix='kvmnet-confirm-bench-')
     try:
+        cuts = args.cut or sorted(CUTS)
         for number in range(1, args.trials + 1):
-            outcome = trial(args.host, args.timeout, workdir)
+            outcome = trial(args.host, args.timeout, workdir, cuts[(number - 1) % len(cuts)])
             outcomes.append(outcome)
-            print('trial %2d: restored=%s (equal to the snapshot), watchdog %.2f s after the '
+            print('trial %2d (%s): restored=%s (equal to the snapshot), watchdog %.2f s after the '
                   'deadline, SSH back %.1f s after the run started, play failed=%s naming the '
-                  'connection probe=%s' % (number, outcome['restored'], outcome['late'],
-                                           outcome['back'], outcome['play_failed'],
-                                           outcome['probe']))
+                  'connection probe=%s' % (number, outcome['cut'], outcome['restored'],
+                                           outcome['late'], outcome['back'],
+                                           outcome['play_failed'], outcome['probe']))
             if not outcome['probe']:
                 print('          the play said: %s' % outcome['message'][:400])
             sys.stdout.flush()

@@ -89,6 +89,22 @@ def test_vxlan_whose_peer_does_not_answer_is_rolled_back(host, tmp_path):
     assert '172.31.250.99' in message and ADDRESS['hv2'] not in message.split('(')[0]
 
 
+def test_vxlan_mtu_the_underlay_cannot_carry_fails_the_full_size_probe(host, tmp_path):
+    """A VXLAN without dev keeps the kernel's MTU 1500: its full frames need 1550 bytes
+    on a 1500-byte underlay. Pings of the peer pass, the full-size probe cannot."""
+    code, results = run_role(HOST, str(tmp_path), hypervisor_network_confirm=True,
+                             hypervisor_network_vxlans=[dict(
+                                 name='vx9', vni=9, local=ADDRESS[HOST],
+                                 remotes=[ADDRESS['hv2']])], **SETTINGS)
+
+    assert code != 0
+    assert results['Probe VXLAN peers'].get('failed') is not True
+    message, _result = assert_restored(host, results, 'path MTU', 'requested')
+    assert '%s (1522 bytes without fragmenting, MTU 1500 of vx9 plus 50 bytes of VXLAN ' \
+        'over IPv4)' % ADDRESS['hv2'] in message, message
+    assert 'it was rolled back now' in message
+
+
 def test_correct_takeover_is_confirmed_and_stays_after_the_deadline(host, tmp_path):
     bridges = [dict(name='br0', takeover_from='eth0', stp=False, forward_delay=0)]
     code, results = run_role(HOST, str(tmp_path), hypervisor_network_bridges=bridges,
