@@ -59,7 +59,7 @@ options:
     default: 60
   targets:
     description:
-      - With O(action=status), addresses to compute full-size probes for (RV(paths)): the
+      - With O(action=status), addresses to compute full-size probes for in RV(paths), the
         largest ping that leaves the host without fragmenting, from the MTU of the route
         the kernel picks for each.
     type: list
@@ -68,7 +68,7 @@ options:
   overlays:
     description:
       - With O(action=status), VXLAN interfaces whose peers get full-size probes in
-        RV(paths): each peer (the VXLAN's remote and its static FDB destinations) must
+        RV(paths); each peer (the VXLAN's remote and its static FDB destinations) must
         carry a packet of the VXLAN's MTU plus its encapsulation (50 bytes over IPv4,
         70 over IPv6) without fragmenting.
       - A name that does not exist (any more) is left out; one that is no VXLAN is an error.
