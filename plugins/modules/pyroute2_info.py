@@ -104,6 +104,7 @@ def distribution_interpreter():
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    compat.load()
     problem = compat.problem()
     version = compat.found_version()
     location = os.path.dirname(compat.pyroute2.__file__) if compat.pyroute2 else ''

@@ -225,3 +225,58 @@ def test_purge_removes_only_marked_links_no_item_lists(play, netns):
     assert link(hv1.ns, 'br-old') is None
     assert link(hv1.ns, 'br-hand') is not None, 'a link without the marker is never purged'
     assert link(hv1.ns, 'br0') is not None
+
+
+def tenant_profile(ns, count):
+    """``count`` tenant networks: a bridge, a VXLAN with head-end replication in it and
+    VM taps on it (4 links each, the benchmark's profile), with some variety."""
+    bridges, vxlans, nics = [], [], []
+    for n in range(1, count + 1):
+        bridge = 'brt%d' % n
+        bridges.append(dict(name=bridge, stp=False, forward_delay=0, ageing_time=60 + n % 7))
+        vxlans.append(dict(name='vxt%d' % n, vni=1000 + n, dev='u0', local='192.0.2.1',
+                           remotes=['192.0.2.2'] + (['192.0.2.3'] if n % 3 == 0 else []),
+                           bridge=dict(name=bridge, learning=n % 2 == 0)))
+        nics.append(dict(vm='t%da' % n, bridge=bridge))
+        nics.append(dict(vm='t%db' % n, index=n % 2, bridge=bridge,
+                         port_options={'isolated': True} if n % 4 == 0 else None))
+    return dict(netns=ns, bridges=bridges, vxlans=vxlans, vm_nics=nics)
+
+
+def underlay(ns):
+    run(['ip', 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u1'], netns=ns)
+    run(['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'u0'], netns=ns)
+    run(['ip', 'link', 'set', 'u0', 'up'], netns=ns)
+
+
+def test_a_large_profile_in_one_call_is_what_the_single_modules_build(netns):
+    from inprocess import run_module
+    one, each = netns('big1'), netns('bigs')
+    for ns in (one, each):
+        underlay(ns)
+    count = 100  # 400 links, the 2,000-link profile's shape
+    built = run_module(MODULE, tenant_profile(one, count))
+    assert not built.get('failed'), built.get('msg')
+    assert built['changed'] and len(built['items']) == 4 * count
+
+    single = tenant_profile(each, count)
+    for section, module in (('bridges', 'linux_bridge'), ('vxlans', 'vxlan_vtep'),
+                            ('vm_nics', 'kvm_vm_nic')):
+        for item in single[section]:
+            result = run_module('kvmnet.hostnet.' + module, dict(item, netns=each))
+            assert not result.get('failed'), (module, item, result.get('msg'))
+
+    def links_of(ns):
+        return dict((entry['ifname'], entry) for entry in configured(ns)['links']
+                    if entry['ifname'] not in ('u0', 'u1', 'lo'))
+
+    by_one, by_each = links_of(one), links_of(each)
+    assert len(by_one) == 4 * count and sorted(by_one) == sorted(by_each)
+    assert differences(by_one, by_each) == []
+    fdb = configured(one)['fdb']
+    assert sorted(fdb, key=str) == sorted(configured(each)['fdb'], key=str)
+    assert len(fdb) == count + count // 3, 'one flooding entry per peer'
+    # Every link is marked, and a second run changes nothing.
+    assert all(link(one, name).get('ifalias') == 'kvmnet:host_network' for name in ('brt1', 'vxt7', 't9a-0'))
+    again = run_module(MODULE, tenant_profile(one, count))
+    assert not again.get('failed') and not again['changed'], again.get('plan', [])[:5]

@@ -105,20 +105,46 @@ def _add_private_path():
 
 _add_private_path()
 
-try:
-    import pyroute2
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError  # pylint: disable=unused-import  # re-exported
-    IMPORT_ERROR = None
-except Exception as import_error:  # pylint: disable=broad-except
-    # Not only ImportError: a pyroute2 too new for the interpreter fails with
-    # ImportError or SyntaxError depending on the version.
-    pyroute2 = IPRoute = None
-    IMPORT_ERROR = import_error
+pyroute2 = IPRoute = None
+IMPORT_ERROR = None
 
-    class NetlinkError(Exception):
-        """Stands in so that ``except NetlinkError`` works without pyroute2."""
-        code = None
+
+class NetlinkError(Exception):
+    """Stands in until pyroute2 is loaded (and without it); catch ``compat.NetlinkError``,
+    looked up when the exception is raised, not a name imported from here."""
+    code = None
+
+
+def load():
+    """Import pyroute2, once: importing it costs a module run as much as Ansible's own
+    module_utils, and the lean path (core/rtnl.py) does without it for most runs.
+
+    Sets ``pyroute2``, ``IPRoute``, ``NetlinkError`` and, when it cannot be imported,
+    ``IMPORT_ERROR``.
+    """
+    global pyroute2, IPRoute, NetlinkError, IMPORT_ERROR  # pylint: disable=global-statement
+    if pyroute2 is not None or IMPORT_ERROR is not None:
+        return
+    try:
+        import pyroute2 as module
+        from pyroute2 import IPRoute as iproute
+        from pyroute2.netlink.exceptions import NetlinkError as error
+    except Exception as import_error:  # pylint: disable=broad-except
+        # Not only ImportError: a pyroute2 too new for the interpreter fails with
+        # ImportError or SyntaxError depending on the version.
+        IMPORT_ERROR = import_error
+        return
+    pyroute2, IPRoute, NetlinkError = module, iproute, error
+
+
+def _usable_by_metadata():
+    """Whether the pyroute2 this interpreter would import is, by its metadata alone, a
+    supported version for this Python (then require() need not import it)."""
+    installed = installed_distributions()
+    version = parse_version(installed[0][0]) if installed else None
+    if version is None or version < MINIMUM:
+        return False
+    return version < (0, 9) or tuple(sys.version_info[:2]) >= (3, 9)
 
 
 def found_version():
@@ -150,14 +176,22 @@ def problem():
             text, path, python, reason, install_hint()))
     version = found_version()
     if version is not None and version < MINIMUM:
+        installed = installed_distributions()
+        where = os.path.dirname(pyroute2.__file__) if pyroute2 is not None else \
+            (installed[0][1] if installed else 'location unknown')
         return ('pyroute2 %s found (%s), kvmnet.hostnet needs >= %s: %s' % (
-            version_text(version), os.path.dirname(pyroute2.__file__),
-            version_text(MINIMUM), install_hint()))
+            version_text(version), where, version_text(MINIMUM), install_hint()))
     return None
 
 
 def require():
-    """Fail with ``problem()`` before anything is touched."""
+    """Fail with ``problem()`` before anything is touched.
+
+    pyroute2 is imported here only when its metadata does not already show a supported
+    version; otherwise on first use (open_iproute).
+    """
+    if pyroute2 is None and IMPORT_ERROR is None and not _usable_by_metadata():
+        load()
     message = problem()
     if message:
         raise NetError(message)
@@ -254,6 +288,7 @@ def _kernel_handles_teams(ipr):
 
 def open_iproute(netns=None):
     """An IPRoute whose socket lives in ``netns`` (None: this namespace), with ext ACKs."""
+    load()
     require()
     with inside(netns):
         ipr = IPRoute(ext_ack=True)

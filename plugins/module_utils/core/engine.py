@@ -58,14 +58,19 @@ class Operation:
     ``partial=True`` means ``undo`` also takes back any part of ``do`` that ran before
     ``do`` failed (a step of several kernel calls); such a step is journaled even when
     it fails.
+    ``batch=True`` means ``do`` talks to the kernel only through the session's call()
+    and reads, so its writes may be queued with those of the steps around it (see
+    Journal.apply); a step that works outside the session (teamd, another namespace)
+    leaves it False.
     """
 
-    def __init__(self, phase, summary, do, undo=None, partial=False):
+    def __init__(self, phase, summary, do, undo=None, partial=False, batch=False):
         self.phase = phase
         self.summary = summary
         self.do = do
         self.undo = undo
         self.partial = partial
+        self.batch = batch
 
     def __repr__(self):
         return '<op %d %s>' % (self.phase, self.summary)
@@ -88,15 +93,84 @@ class Journal:
         self.failed = None
 
     def apply(self, operations):
+        """Run ``operations`` in order.
+
+        Consecutive batch steps queue their writes in the session, which sends them
+        many per system call, in order, each with its own ACK (session.begin_batch);
+        a step is journaled only once the kernel acknowledged its writes, so a
+        rollback undoes exactly what was applied, also when a later step of the same
+        batch failed first.
+        """
+        batching = False
+        pending = []
+        can_batch = getattr(self.net, 'begin_batch', None) is not None
         for operation in operations:
+            if not (can_batch and operation.batch):
+                if batching:
+                    batching = False
+                    self._close_batch(pending, None)
+                    pending = []
+                self._apply_one(operation)
+                continue
+            if not batching:
+                batching = True
+                self.net.begin_batch()
+            self.net.batch_owner = operation
             try:
                 operation.do(self.net)
             except Exception:
-                self.failed = operation
-                if operation.partial and operation.undo is not None:
-                    self.done.append(operation)
+                self._close_batch(pending, operation)
                 raise
-            self.done.append(operation)
+            pending.append(operation)
+        if batching:
+            self._close_batch(pending, None)
+
+    def _apply_one(self, operation):
+        try:
+            operation.do(self.net)
+        except Exception:
+            self.failed = operation
+            if operation.partial and operation.undo is not None:
+                self.done.append(operation)
+            raise
+        self.done.append(operation)
+
+    def _close_batch(self, pending, current):
+        """Send what is queued; journal each step the kernel applied, in order.
+
+        ``current`` is the step whose ``do`` raised (None: all returned). Steps of the
+        batch that were queued are all sent (each is independent of the others'
+        outcome), so every step with an acknowledged write is journaled and the first
+        step with a refused one is the failed step.
+        """
+        error = None
+        try:
+            self.net.end_batch()
+        except Exception as failure:  # pylint: disable=broad-except
+            error = failure
+        results = {}
+        for owner, outcome in self.net.settled:
+            results.setdefault(id(owner), []).append(outcome)
+        self.net.settled = []
+        for operation in pending:
+            outcomes = results.get(id(operation), [])
+            refused = [outcome for outcome in outcomes if outcome is not None]
+            if not refused:
+                self.done.append(operation)
+                continue
+            if self.failed is None:
+                self.failed = operation
+            if len(refused) < len(outcomes) or (operation.partial and operation.undo is not None):
+                self.done.append(operation)
+        if current is not None:
+            outcomes = results.get(id(current), [])
+            if self.failed is None:
+                self.failed = current
+            if any(outcome is None for outcome in outcomes) or \
+                    (current.partial and current.undo is not None):
+                self.done.append(current)
+        if error is not None and current is None:
+            raise error
 
     def rollback(self):
         """Undo what was done, newest first; return what could not be undone."""

@@ -16,15 +16,14 @@ import socket
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import (
     NetError, NotApplied, kernel_error_message)
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.compat import (
-    NETNS_DIR, NetlinkError)
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat, rtnl
+# pyroute2 is loaded on first use (NetlinkSession.ipr): catch compat.NetlinkError, which
+# is pyroute2's once it is, never a name imported from compat.
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.compat import NETNS_DIR
 
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 DEFAULT_MTU = 1500
-SOL_NETLINK = 270
-NETLINK_GET_STRICT_CHK = 12
 
 
 class LinkState:
@@ -41,9 +40,12 @@ class LinkState:
         self.index = msg['index']
         self.flags = msg['flags']
         self.up = bool(self.flags & IFF_UP)
-        top = {}
-        for slot in msg['attrs']:
-            top.setdefault(slot[0], slot[1])
+        if isinstance(msg, rtnl.Message):
+            top = msg.attrs
+        else:
+            top = {}
+            for slot in msg['attrs']:
+                top.setdefault(slot[0], slot[1])
         self.name = top.get('IFLA_IFNAME')
         self.mtu = top.get('IFLA_MTU')
         self.mac = top.get('IFLA_ADDRESS')
@@ -73,6 +75,8 @@ class LinkState:
 
 
 def _attrs(nla):
+    if isinstance(nla, rtnl.Attrs):
+        return nla  # decoded by core/rtnl.py, the rest on demand
     if nla is None or isinstance(nla, (str, bytes)):
         return {}
     return dict((name, value) for name, value in nla.get('attrs', []))
@@ -88,6 +92,10 @@ _MOVES = frozenset(('ifname', 'net_ns_fd', 'net_ns_pid', 'target_netnsid'))
 
 # Key of the remembered MAC -> link names index (no link name or request is a tuple of one).
 _MAC_INDEX = ('mac index',)
+# Key of the names prefetch() read in this phase.
+_PREFETCHED = ('prefetched',)
+# Filtered dumps of one kind per read phase before one whole dump serves the rest.
+MANY_DUMPS = 16
 
 
 def _request_key(method, args, kwargs):
@@ -142,19 +150,40 @@ class NetlinkSession:
             raise NetError('network namespace %r does not exist (see "ip netns list"); create it '
                            'first, this module never creates namespaces' % netns)
         try:
-            self.ipr = compat.open_iproute(netns)
-        except (OSError, NetlinkError) as error:
+            with compat.inside(netns):
+                # The lean path (core/rtnl.py) for the reads and writes a large
+                # topology repeats; everything else goes through pyroute2 (ipr).
+                self.rtnl = rtnl.Socket()
+        except OSError as error:
             raise NetError('cannot open a netlink session%s: %s' % (
                 ' in namespace %r' % netns if netns else '', error))
+        self._ipr = None
         # Link reads served from memory while remember() is on (see there).
         self._memo = None
         self._indexes = None
         # Links a batch will create: check() and plan() may treat them as present.
         self._promised = {}
         self._imagining = False
+        # Queued writes while batching (see begin_batch()).
+        self._queue = None
+        self.batch_owner = None
+        self.settled = []
+
+    @property
+    def ipr(self):
+        """The pyroute2 IPRoute of this session, opened (and pyroute2 imported) on first use."""
+        if self._ipr is None:
+            try:
+                self._ipr = compat.open_iproute(self.netns)
+            except (OSError, compat.NetlinkError) as error:
+                raise NetError('cannot open a netlink session%s: %s' % (
+                    ' in namespace %r' % self.netns if self.netns else '', error))
+        return self._ipr
 
     def close(self):
-        self.ipr.close()
+        self.rtnl.close()
+        if self._ipr is not None:
+            self._ipr.close()
 
     def __enter__(self):
         return self
@@ -168,13 +197,8 @@ class NetlinkSession:
         if self._memo is not None and name in self._memo:
             state = self._memo[name]
         else:
-            try:
-                msgs = self.ipr.link('get', ifname=name)
-            except NetlinkError as error:
-                if error.code not in (19, 22):  # ENODEV; EINVAL on some kernels for a bad name
-                    raise NotApplied(kernel_error_message(error, 'reading link %s' % name))
-                msgs = None
-            state = LinkState(msgs[0]) if msgs else None
+            # ENODEV, or EINVAL on some kernels for a bad name: no such link.
+            state = self._get_links([rtnl.link_get(name)], 'reading link %s' % name)[0]
             self._remember(name, state)
         if state is None and self._imagining:
             return self._promised.get(name)
@@ -183,14 +207,47 @@ class NetlinkSession:
     def link_by_index(self, index):
         if self._memo is not None and index in self._memo:
             return self._memo[index]
-        try:
-            state = LinkState(self.ipr.link('get', index=index)[0])
-        except NetlinkError as error:
-            if error.code == 19:
-                return None
-            raise
-        self._remember(state.name, state)
+        state = self._get_links([rtnl.link_get_index(index)], 'reading ifindex %s' % index)[0]
+        if state is not None:
+            self._remember(state.name, state)
         return state
+
+    def _get_links(self, requests, action):
+        """LinkStates (None: no such link) for many RTM_GETLINK, sent together."""
+        self.settle()
+        try:
+            msgs = self.rtnl.get_links(requests)
+        except (rtnl.KernelError, OSError) as error:
+            raise NotApplied(kernel_error_message(error, action))
+        return [LinkState(msg) if msg is not None else None for msg in msgs]
+
+    def _dump(self, request, decode, action):
+        self.settle()
+        try:
+            return self.rtnl.dump(request, decode)
+        except (rtnl.KernelError, OSError) as error:
+            raise NotApplied(kernel_error_message(error, action))
+
+    def prefetch(self, names, whole=False):
+        """Read the links ``names`` at once (one request each, sent together) into the
+        remembered reads; a no-op unless remember() is on. Reading many links one by
+        one costs a round trip each.
+
+        ``whole``: the phase reads every link of the namespace anyway (a VM NIC's MAC
+        check, see holders_of_mac): that one dump serves ``names`` too.
+        """
+        if self._memo is None or self._memo.get(_PREFETCHED) is names:
+            return
+        if whole:
+            self._all_links()
+        missing = [name for name in names if name not in self._memo]
+        if whole:
+            states = [None] * len(missing)
+        else:
+            states = self._get_links([rtnl.link_get(name) for name in missing], 'reading links')
+        for name, state in zip(missing, states):
+            self._remember(name, state)
+        self._memo[_PREFETCHED] = names
 
     def require_link(self, name):
         state = self.link(name)
@@ -201,6 +258,16 @@ class NetlinkSession:
     def index(self, name):
         if self._indexes is not None and name in self._indexes:
             return self._indexes[name]
+        if self._indexes is not None and name in self._promised and \
+                (self._memo is None or name not in self._memo):
+            # The links this run creates are looked up once, together.
+            unknown = [other for other in self._promised if other not in self._indexes]
+            for other, state in zip(unknown, self._get_links(
+                    [rtnl.link_get(other) for other in unknown], 'reading the links created')):
+                if state is not None:
+                    self._indexes[other] = state.index
+            if name in self._indexes:
+                return self._indexes[name]
         index = self.require_link(name).index
         if self._indexes is not None:
             self._indexes[name] = index
@@ -210,13 +277,48 @@ class NetlinkSession:
         """The ports of a master; the kernel filters the dump (IFLA_MASTER in the request)."""
         # With a dump_filter of its own, pyroute2 sends master= in the request instead
         # of dumping every link of the host; the filter keeps old kernels correct.
-        return [LinkState(m) for m in self.ipr.link('dump', **compat.dump_arguments(
-            lambda msg: msg.get('IFLA_MASTER') == master_index, master=master_index))]
+        # Filtered again here: kernels before 4.6 dump every link.
+        if self._whole('links'):
+            return list(self._all_links()[1].get(master_index, []))
+        return [LinkState(m) for m in self._dump(
+            rtnl.link_dump(master=master_index), rtnl.decode_link,
+            'reading the ports of ifindex %s' % master_index)
+            if m.get('IFLA_MASTER') == master_index]
+
+    def _whole(self, what):
+        """Whether this read phase serves its filtered dumps of ``what`` from one whole
+        dump: after MANY_DUMPS of them, each of which makes the kernel walk every link
+        of the namespace anyway, one dump of everything is cheaper."""
+        if self._memo is None:
+            return False
+        if ('whole', what) in self._memo:
+            return True
+        count = self._memo.get(('dumps', what), 0) + 1
+        self._memo[('dumps', what)] = count
+        return count > MANY_DUMPS
+
+    def _all_links(self):
+        """(every LinkState, {master ifindex: [ports]}), remembered for the phase."""
+        found = self._memo.get(('whole', 'links')) if self._memo is not None else None
+        if found is None:
+            states = [LinkState(m) for m in self._dump(rtnl.link_dump(), rtnl.decode_link,
+                                                       'reading links')]
+            by_master = {}
+            for state in states:
+                if state.master:
+                    by_master.setdefault(state.master, []).append(state)
+                if self._memo is not None and state.name not in self._memo:
+                    self._remember(state.name, state)
+            found = (states, by_master)
+            if self._memo is not None:
+                self._memo[('whole', 'links')] = found
+        return found
 
     def addresses(self, index):
         """Addresses on link ``index`` as (ip/prefix string, family, scope, msg)."""
         found = []
-        for msg in self.ipr.addr('dump', index=index):
+        for msg in self._dump(rtnl.addr_dump(index if self.rtnl.strict else 0), rtnl.decode_addr,
+                              'reading the addresses of ifindex %s' % index):
             if msg['index'] != index:
                 continue
             found.append(('%s/%s' % (msg.get('IFA_ADDRESS'), msg['prefixlen']),
@@ -272,7 +374,7 @@ class NetlinkSession:
         """The route the kernel picks for ``address`` (RTM_GETROUTE), or None if unreachable."""
         try:
             found = self.ipr.route('get', dst=address)
-        except NetlinkError:
+        except compat.NetlinkError:
             return None
         return found[0] if found else None
 
@@ -283,12 +385,23 @@ class NetlinkSession:
         reading = bool(args) and args[0] in ('dump', 'get')
         if self._memo and not reading:
             self._memo.clear()  # a write makes what was remembered stale
+        # A new link's name takes no other link's ifindex: only renames and moves do.
         if self._indexes and not reading and (args[:1] in (('del',), ('delete',), ('remove',))
-                                              or _MOVES.intersection(kwargs)):
+                                              or (args[:1] != ('add',) and _MOVES.intersection(kwargs))):
             self._indexes.clear()
         key = _request_key(method, args, kwargs) if reading and self._memo is not None else None
         if key is not None and key in self._memo:
             return self._memo[key]
+        if not reading:
+            done = self._lean_write(action, method, args, kwargs, kind)
+            if done:
+                return []
+        elif method == 'addr' and args == ('dump',) and not kwargs:
+            found = self._dump(rtnl.addr_dump(), rtnl.decode_addr, action)
+            if key is not None:
+                self._memo[key] = found
+            return found
+        self.settle()  # whatever is queued goes first
         try:
             # Inside the namespace: tun/tap creation is an ioctl, not a netlink request.
             with compat.inside(self.netns):
@@ -297,10 +410,76 @@ class NetlinkSession:
                     return found
                 self._memo[key] = list(found)
                 return self._memo[key]
-        except NetlinkError as error:
+        except compat.NetlinkError as error:
             raise NotApplied(kernel_error_message(error, action, kind))
         except OSError as error:
             raise NotApplied('%s: %s' % (action, error))
+
+    def _lean_write(self, action, method, args, kwargs, kind):
+        """Send a write through core/rtnl.py (queued while batching); False when it
+        does not cover the request."""
+        tap = rtnl.tap_arguments(kwargs) if kwargs.get('kind') == 'tuntap' and method == 'link' \
+            and args == ('add',) else None
+        if tap is not None:
+            self.settle()
+            try:
+                with compat.inside(self.netns):
+                    rtnl.create_tap(**tap)
+            except OSError as error:
+                raise NotApplied(kernel_error_message(error, action, 'tuntap'))
+            return True
+        request = rtnl.encode(method, args, kwargs)
+        if request is None:
+            return False
+        entry = (request, self.batch_owner, action, kind)
+        if self._queue is not None:
+            self._queue.append(entry)
+            return True
+        self._send([entry])
+        return True
+
+    def _send(self, entries):
+        """Send queued writes; record (owner, error or None) of each in ``settled``;
+        raise the first refusal as NotApplied once all were answered."""
+        try:
+            outcomes = self.rtnl.transact([entry[0] for entry in entries])
+        except OSError as error:
+            # Not known which of them the kernel applied: each counts as failed.
+            outcomes = [error] * len(entries)
+        first = None
+        for entry, outcome in zip(entries, outcomes):
+            if self._queue is not None:
+                self.settled.append((entry[1], outcome))
+            if outcome is not None and first is None:
+                first = (entry, outcome)
+        if first is not None:
+            (_request, _owner, action, kind), error = first
+            raise NotApplied(kernel_error_message(error, action, kind))
+
+    # ---- batched writes (engine.Journal) -------------------------------------
+    def begin_batch(self):
+        """Queue the writes call() covers with core/rtnl.py instead of sending each.
+
+        The queue goes to the kernel, in order, before any read, any other write and
+        at settle(); each request keeps its own ACK, recorded in ``settled`` with the
+        ``batch_owner`` it was queued for, so the journal knows exactly which steps the
+        kernel applied.
+        """
+        self._queue = []
+        self.settled = []
+
+    def settle(self):
+        """Send what is queued and wait for every answer (see _send)."""
+        if self._queue:
+            entries, self._queue[:] = list(self._queue), []
+            self._send(entries)
+
+    def end_batch(self):
+        try:
+            self.settle()
+        finally:
+            self._queue = None
+            self.batch_owner = None
 
     # ---- reads for many facets at once (host_network) ----------------------
     def remember(self):
@@ -348,9 +527,8 @@ class NetlinkSession:
         index = self._memo.get(_MAC_INDEX) if self._memo is not None else None
         if index is None:
             index = {}
-            for msg in self.call('reading links', 'link', 'dump'):
-                index.setdefault((msg.get('IFLA_ADDRESS') or '').lower(), []).append(
-                    msg.get('IFLA_IFNAME'))
+            for state in self._all_links()[0]:
+                index.setdefault((state.mac or '').lower(), []).append(state.name)
             if self._memo is not None:
                 self._memo[_MAC_INDEX] = index
         return list(index.get(mac.lower(), []))
@@ -360,7 +538,8 @@ class NetlinkSession:
         self._promised[name] = planned
 
     def promised_names(self):
-        return list(self._promised)
+        """The names of the promised links (a set-like view, not a copy)."""
+        return self._promised.keys()
 
     def imagine(self, on):
         """While on, link(name) of a missing but promised link returns its PlannedLink.
@@ -377,29 +556,27 @@ class NetlinkSession:
         A filtered FDB dump needs strict checking (kernel 4.20+); older kernels dump
         everything and the entries are filtered here.
         """
-        strict = self._set_strict(True)
-        try:
-            msgs = self.call('reading the FDB of ifindex %s' % index, 'neigh', 'dump',
-                             **compat.dump_arguments(lambda msg: msg['ifindex'] == index,
-                                                     family=socket.AF_BRIDGE,
-                                                     ifindex=index if strict else 0))
-            return list(msgs)
-        finally:
-            if strict:
-                self._set_strict(False)
-
-    def _set_strict(self, on):
-        try:
-            self.ipr.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, int(on))
-        except (OSError, AttributeError):
-            return False
-        return True
+        if self._whole('fdb'):
+            found = self._memo.get(('whole', 'fdb'))
+            if found is None:
+                # Every bridge holds an entry per port: group the raw entries by link,
+                # decode only those of the links asked for.
+                found = {}
+                for ifindex, raw in self._dump(rtnl.fdb_dump(0), rtnl.neigh_ifindex,
+                                               'reading the FDB'):
+                    found.setdefault(ifindex, []).append(raw)
+                self._memo[('whole', 'fdb')] = found
+            return [rtnl.decode_neigh(raw) for raw in found.get(index, [])]
+        request = rtnl.fdb_dump(index if self.rtnl.strict else 0)
+        return [msg for msg in self._dump(request, rtnl.decode_neigh,
+                                          'reading the FDB of ifindex %s' % index)
+                if msg['ifindex'] == index]
 
     def links_of_kind(self, kind):
         """Every link of IFLA_INFO_KIND ``kind``; the kernel filters the dump (4.6+)."""
-        return [LinkState(m) for m in self.ipr.link('dump', **compat.dump_arguments(
-            lambda msg: _kind_of(msg) == kind,
-            IFLA_LINKINFO={'attrs': [('IFLA_INFO_KIND', kind)]}))]
+        return [LinkState(m) for m in self._dump(rtnl.link_dump(kind=kind), rtnl.decode_link,
+                                                 'reading the %s links' % kind)
+                if _kind_of(m) == kind]
 
 
 def family_of(address):

@@ -70,6 +70,9 @@ class Item(Facet):
 
     def read(self, net):
         net.remember()
+        if self.bridges is not None:
+            # Every link the call names, read at once for this read phase.
+            net.prefetch(self.bridges.names, whole=self.bridges.whole)
         views = OrderedDict((facet.title, facet.read(net)) for facet in self.facets)
         for link in self.links:
             if link.state == 'present' and views[link.title] is None:
@@ -79,10 +82,11 @@ class Item(Facet):
 
     # resolve, check and plan see the links earlier items create (session.imagine).
     def resolve(self, net, current):
-        created = set(net.promised_names())
+        created = net.promised_names()
         for facet in self.facets:
             if isinstance(facet, BridgePorts):
-                facet.created_here.update(created)
+                # Shared, not copied: a call of thousands of links has as many ports.
+                facet.created_here = _Either(facet.created_here, created)
             elif isinstance(facet, TapLink) and facet.mtu is None and facet.mtu_from \
                     and self.bridges is not None:
                 # A tap takes its bridge's MTU: the one the bridge has after this call.
@@ -137,7 +141,7 @@ class Item(Facet):
         ports come in one plan, so the MAC is pinned before any port joins.
         """
         return [Operation(PHASE_SET, 'keep the MAC %s is created with whatever ports come and go'
-                          % link.name, _mac_keeper(link.name), lambda net: [])
+                          % link.name, _mac_keeper(link.name), lambda net: [], batch=True)
                 for link in self.links
                 if link.link_kind.kind == 'bridge' and link.state == 'present'
                 and current[link.title] is None and link.mac is None
@@ -187,14 +191,26 @@ class BridgeForecast:
         self.known = {}
         self.ports = {}
         self.links = {}
+        names = []
         for item in items:
             for link in item.links:
                 self.links[link.name] = link
+                names.append(link.name)
+                names.extend(value for key, value in link.wanted.items() if isinstance(value, str)
+                             and getattr(link.link_kind.options.get(key), 'link_ref', False))
                 if link.link_kind.kind == 'bridge' and link.mtu is not None:
                     self.known[link.name] = link.mtu
             for facet in item.facets:
                 if isinstance(facet, BridgePorts):
                     self.ports.setdefault(facet.bridge, []).extend(p.name for p in facet.ports)
+                    names.append(facet.bridge)
+                    names.extend(p.name for p in facet.ports)
+        # The links the call names (its own, their ports, bridges and lower devices):
+        # read together once per read phase (session.prefetch); with a VM NIC, whose
+        # MAC is checked against every link of the host, from that one whole read.
+        self.names = tuple(sorted(set(name for name in names if name)))
+        self.whole = any(isinstance(link, TapLink) and link.state == 'present'
+                         for link in self.links.values())
 
     def mtu(self, net, bridge):
         if bridge not in self.known:
@@ -248,7 +264,7 @@ class Purge(Facet):
     def plan(self, net, current):
         # Last, so a failure anywhere else leaves every purged link in place.
         return [_forgetting(Operation(PHASE_CLEANUP, 'purge %s %s' % (state.kind, state.name),
-                                      _deleter(state.name)))
+                                      _deleter(state.name), batch=True))
                 for _section, state in self.found]
 
     def predict(self, current):
@@ -256,6 +272,17 @@ class Purge(Facet):
 
     def mismatches(self, actual):
         return ['%s (purged) still exists' % name for name in actual or []]
+
+
+class _Either:
+    """Membership in either of two sets (``in`` only)."""
+
+    def __init__(self, one, other):
+        self.one = one
+        self.other = other
+
+    def __contains__(self, name):
+        return name in self.one or name in self.other
 
 
 def _inherited_mac(net, link):
@@ -285,7 +312,7 @@ def _alias_op(name, alias, previous):
             net.call('marking %s' % name, 'link', 'set', index=net.index(name), ifalias=value)
         return do
     return Operation(PHASE_SET, 'mark %s as managed (alias %s)' % (name, alias),
-                     setter(alias), setter(previous))
+                     setter(alias), setter(previous), batch=True)
 
 
 def _forgetting(operation, indexes=False):
@@ -303,7 +330,9 @@ def _forgetting(operation, indexes=False):
                 if indexes:  # what the step did outside netlink is not known here
                     net.forget(indexes=True)
         return run
-    return Operation(operation.phase, operation.summary, wrap(operation.do), wrap(operation.undo))
+    # A step that works outside netlink (indexes) is never queued with others.
+    return Operation(operation.phase, operation.summary, wrap(operation.do), wrap(operation.undo),
+                     partial=operation.partial, batch=operation.batch and not indexes)
 
 
 def parse_topology(params):

@@ -19,8 +19,9 @@ import socket
 import subprocess
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import (
-    NETNS_DIR, NetlinkError, NetlinkSession)
+    NETNS_DIR, NetlinkSession)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.diagnose import arp, firewall
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.programs import teamd
 
@@ -154,7 +155,7 @@ class HostState:
                 continue
             try:
                 nsid = (self.net.ipr.get_netnsid(fd=handle) or {}).get('nsid')
-            except (AttributeError, NetlinkError, OSError):  # old pyroute2, old kernel
+            except (AttributeError, compat.NetlinkError, OSError):  # old pyroute2, old kernel
                 nsid = None
             finally:
                 os.close(handle)

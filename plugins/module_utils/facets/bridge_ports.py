@@ -232,7 +232,7 @@ class BridgePorts(Facet):
 
         # Same bytes before and after: nothing to take back.
         return Operation(PHASE_MEMBERSHIP, 'keep %s MAC %s whatever ports come and go' % (
-            self.bridge, mac), pin, lambda net: [])
+            self.bridge, mac), pin, lambda net: [], batch=True)
 
     def _attach_op(self, name):
         def attach(net):
@@ -243,7 +243,7 @@ class BridgePorts(Facet):
             net.call('releasing %s' % name, 'link', 'set', index=net.index(name), master=0)
 
         return Operation(PHASE_MEMBERSHIP, 'attach %s to bridge %s' % (name, self.bridge),
-                         attach, release)
+                         attach, release, batch=True)
 
     def _options_op(self, name, changes):
         def setter(values):
@@ -260,7 +260,7 @@ class BridgePorts(Facet):
         summary = 'set port %s %s' % (name, ', '.join(
             '%s %s -> %s' % (key, change[1], change[0]) for key, change in changes.items()))
         # After attaching (same phase as membership, planned later, so it runs later).
-        return Operation(PHASE_MEMBERSHIP, summary, setter(wanted), setter(previous))
+        return Operation(PHASE_MEMBERSHIP, summary, setter(wanted), setter(previous), batch=True)
 
     def _up_op(self, name):
         def setter(value):
@@ -269,7 +269,8 @@ class BridgePorts(Facet):
                          index=net.index(name), state=value)
             return do
 
-        return Operation(PHASE_UP, 'bring port %s up' % name, setter('up'), setter('down'))
+        return Operation(PHASE_UP, 'bring port %s up' % name, setter('up'), setter('down'),
+                         batch=True)
 
 
 class StayingBridgePort(Facet):

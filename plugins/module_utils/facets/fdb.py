@@ -220,14 +220,16 @@ class VxlanFdb(Facet):
 
     def _add_op(self, pair):
         return Operation(PHASE_FDB, 'add %s on %s' % (self._describe(pair), self.name),
-                         self._request(self._adding_verb(pair), pair), self._request('del', pair))
+                         self._request(self._adding_verb(pair), pair), self._request('del', pair),
+                         batch=True)
 
     def _move_op(self, pair, previous):
         mac, dst = pair
         return Operation(PHASE_FDB, 'move entry %s on %s dst %s -> %s' % (mac, self.name, previous, dst),
-                         self._request('replace', pair), self._request('replace', (mac, previous)))
+                         self._request('replace', pair), self._request('replace', (mac, previous)),
+                         batch=True)
 
     def _del_op(self, pair):
         return Operation(PHASE_FDB, 'remove %s from %s' % (self._describe(pair), self.name),
                          self._request('del', pair),
-                         self._request(self._adding_verb(pair), pair))
+                         self._request(self._adding_verb(pair), pair), batch=True)

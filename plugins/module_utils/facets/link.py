@@ -32,6 +32,10 @@ IPV6_MIN_MTU = 1280
 class LinkFacet(Facet):
     """A link of one kind with its common attributes (mtu, mac, up) and options."""
 
+    #: Its create, set, up and delete steps work through the session alone (see
+    #: Operation.batch); False for a kind that creates its links elsewhere.
+    batch_safe = True
+
     def __init__(self, link_kind, name, state='present', options=None, mtu=None, mac=None,
                  up=True, title='link', mac_policy=None):
         self.link_kind = link_kind
@@ -258,7 +262,8 @@ class LinkFacet(Facet):
             net.call('removing %s again' % name, 'link', 'del', index=net.index(name))
 
         operations = [Operation(PHASE_CREATE, 'create %s %s%s' % (
-            self.link_kind.kind, name, _describe(self.wanted)), create, delete)]
+            self.link_kind.kind, name, _describe(self.wanted)), create, delete,
+            batch=self.batch_safe)]
         if self.up:
             operations.append(self._up_op(True))
         return operations
@@ -275,7 +280,7 @@ class LinkFacet(Facet):
 
         summary = 'set %s %s %s -> %s' % (self.name, key, actual, wanted) if wanted != actual \
             else 'pin %s %s %s' % (self.name, key, wanted)
-        return Operation(PHASE_SET, summary, setter(wanted), setter(actual))
+        return Operation(PHASE_SET, summary, setter(wanted), setter(actual), batch=self.batch_safe)
 
     def _set_options_op(self, stage):
         wanted = OrderedDict((key, change[0]) for key, change in stage.items())
@@ -291,7 +296,8 @@ class LinkFacet(Facet):
 
         summary = 'set %s %s' % (self.name, ', '.join(
             '%s %s -> %s' % (key, change[1], change[0]) for key, change in stage.items()))
-        return Operation(PHASE_SET, summary, setter(wanted), setter(previous))
+        return Operation(PHASE_SET, summary, setter(wanted), setter(previous),
+                         batch=self.batch_safe)
 
     def _up_op(self, up):
         def setter(value):
@@ -301,13 +307,14 @@ class LinkFacet(Facet):
             return do
 
         return Operation(PHASE_UP, 'bring %s %s' % (self.name, 'up' if up else 'down'),
-                         setter(up), setter(not up))
+                         setter(up), setter(not up), batch=self.batch_safe)
 
     def _delete_op(self, current):
         def delete(net):
             net.call('removing %s' % self.name, 'link', 'del', index=net.index(self.name))
 
-        return Operation(PHASE_DELETE, 'remove %s %s' % (self.link_kind.kind, self.name), delete)
+        return Operation(PHASE_DELETE, 'remove %s %s' % (self.link_kind.kind, self.name), delete,
+                         batch=self.batch_safe)
 
     def _recreate_values(self, current):
         """Kind options of the new link: the wanted ones over the current ones."""

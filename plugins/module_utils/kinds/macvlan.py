@@ -220,6 +220,9 @@ def _named_namespaces():
 class MacvlanLink(LinkFacet):
     """LinkFacet for macvlan/macvtap: parent in ``origin``, link in ``target``."""
 
+    # Created through a session of the parent's namespace, not the run's.
+    batch_safe = False
+
     def __init__(self, link_kind, name, origin=None, target=None, session_factory=NetlinkSession,
                  **kwargs):
         super(MacvlanLink, self).__init__(link_kind, name, **kwargs)

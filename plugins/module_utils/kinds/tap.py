@@ -193,7 +193,7 @@ class TapLink(LinkFacet):
 
             # Undoing the creation removes the tap, and these values with it.
             operations.append(Operation(PHASE_SET, 'set %s %s %s' % (self.name, key, value), do,
-                                        lambda net: None))
+                                        lambda net: None, batch=True))
         return operations
 
 

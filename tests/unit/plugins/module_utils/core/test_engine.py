@@ -195,3 +195,96 @@ def test_facets_see_the_link_plans_of_the_run_before_check():
     plan = seen['bond0']
     assert (plan.kind, plan.view, plan.changes) == ('bond', {'mode': 'active-backup', 'extra': 1},
                                                     {'mode': ('a', 'b')})
+
+
+class BatchingSession(FakeSession):
+    """Queues writes like NetlinkSession while batching; the kernel is a dict."""
+
+    def __init__(self, netns=None, refuse=()):
+        super(BatchingSession, self).__init__(netns)
+        self.kernel = {}
+        self.refuse = set(refuse)
+        self.queue = None
+        self.settled = []
+        self.batch_owner = None
+        self.sends = 0
+
+    def write(self, key, value):
+        if self.queue is not None:
+            self.queue.append((self.batch_owner, key, value))
+        else:
+            self._send([(None, key, value)])
+
+    def _send(self, entries):
+        self.sends += 1
+        first = None
+        for owner, key, value in entries:
+            refused = (key, value) in self.refuse
+            if not refused:
+                self.kernel[key] = value
+            if self.queue is not None:
+                self.settled.append((owner, 'refused' if refused else None))
+            if refused and first is None:
+                first = key
+        if first is not None:
+            raise NotApplied('kernel said no to %s' % first)
+
+    def begin_batch(self):
+        self.queue, self.settled = [], []
+
+    def end_batch(self):
+        entries, self.queue = self.queue, []
+        try:
+            if entries:
+                self._send(entries)
+        finally:
+            self.queue, self.batch_owner = None, None
+
+
+def batched(key, value, previous):
+    return engine.Operation(engine.PHASE_SET, 'set %s' % key,
+                            lambda net: net.write(key, value),
+                            lambda net: net.write(key, previous), batch=True)
+
+
+def test_a_batch_sends_its_steps_together_and_journals_each_applied_one():
+    net = BatchingSession()
+    journal = engine.Journal(net)
+    journal.apply([batched(k, 1, None) for k in 'abc'])
+    assert net.sends == 1 and net.kernel == {'a': 1, 'b': 1, 'c': 1}
+    assert [op.summary for op in journal.done] == ['set a', 'set b', 'set c']
+
+
+def test_a_refusal_in_a_batch_journals_exactly_what_the_kernel_applied():
+    net = BatchingSession(refuse=[('b', 1)])
+    journal = engine.Journal(net)
+    with pytest.raises(NotApplied, match='no to b'):
+        journal.apply([batched(k, 1, None) for k in 'abc'])
+    # c was sent with the batch and applied: it is journaled, b is the failed step.
+    assert [op.summary for op in journal.done] == ['set a', 'set c']
+    assert journal.failed.summary == 'set b'
+    assert journal.rollback() == []
+    assert net.kernel == {'a': None, 'c': None}
+
+
+def test_a_step_that_is_not_batch_sends_what_is_queued_first():
+    net = BatchingSession()
+    order = []
+    plain = engine.Operation(engine.PHASE_SET, 'plain', lambda n: order.append(dict(n.kernel)))
+    engine.Journal(net).apply([batched('a', 1, None), plain, batched('b', 1, None)])
+    assert order == [{'a': 1}], 'the queued write reached the kernel before the plain step'
+    assert net.kernel == {'a': 1, 'b': 1}
+
+
+def test_a_step_that_raises_in_a_batch_still_journals_the_queued_ones():
+    net = BatchingSession()
+    journal = engine.Journal(net)
+
+    def broken(net):
+        raise KeyError('bug')
+
+    with pytest.raises(KeyError):
+        journal.apply([batched('a', 1, None),
+                       engine.Operation(engine.PHASE_SET, 'broken', broken, batch=True)])
+    assert [op.summary for op in journal.done] == ['set a'] and net.kernel == {'a': 1}
+    assert journal.failed.summary == 'broken'
