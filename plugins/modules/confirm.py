@@ -57,6 +57,17 @@ options:
     description: Seconds to wait for the watchdogs to finish confirming or rolling back.
     type: int
     default: 60
+  extend:
+    description:
+      - With O(action=status), move the deadline of the pending checkpoint to at least
+        this many seconds from now; V(0) leaves it alone. Never shortens it, and a
+        checkpoint already past its deadline (rolling back) is not touched.
+      - For the controller that has just reached the host over a new connection: its
+        probes then get a whole window, however long the change and the reconnection
+        took on a loaded controller. A host that is cut off cannot be reached to extend.
+      - In check mode nothing is moved.
+    type: int
+    default: 0
   targets:
     description:
       - With O(action=status), addresses to compute full-size probes for in RV(paths), the
@@ -140,8 +151,8 @@ paths:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import (
-    CheckpointStore, connection_address, current, describe, guarded_interfaces, read_result,
-    settle)
+    CheckpointStore, connection_address, current, describe, extend_deadline, guarded_interfaces,
+    read_result, settle)
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import InvalidRequest, NetError
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NetlinkSession
 
@@ -239,9 +250,11 @@ def probe_paths(net, gateways, targets, overlays):
 
 
 def report(module, store):
-    """What is pending, the last result, what must not be cut; changes nothing."""
+    """What is pending, the last result, what must not be cut; changes no configuration."""
     with store.locked():
         record, warnings = current(store)
+        if record is not None and module.params['action'] == 'status' and not module.check_mode:
+            extend_deadline(store, record, module.params['extend'])
     for warning in warnings:
         module.warn(warning)
     result = dict(changed=record is not None and module.params['action'] != 'status',
@@ -262,6 +275,7 @@ def main():
             checkpoint=dict(type='str'),
             netns=dict(type='str'),
             wait=dict(type='int', default=60),
+            extend=dict(type='int', default=0),
             targets=dict(type='list', elements='str', default=[]),
             overlays=dict(type='list', elements='str', default=[]),
         ),

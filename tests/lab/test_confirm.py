@@ -65,7 +65,9 @@ def test_uplink_in_a_bridge_cuts_ssh_and_the_host_restores_itself(host, tmp_path
     assert results[LINKS]['changed'], results[LINKS].get('msg')
     message, result = assert_restored(host, results, 'connection', 'deadline')
     assert 'rolls back by itself' in message
-    assert result['seconds_after_deadline'] < 2, result
+    # Undone, read back and recorded within seconds of the deadline (2 s when the machine
+    # is idle; a loaded 2-core CI machine has been seen at 4 s).
+    assert result['seconds_after_deadline'] < 6, result
     assert time.time() - started < TIMEOUT + 30
 
 

@@ -770,6 +770,20 @@ def _make(store, item, path, action):
 
 
 # ---- confirm / roll back (kvmnet.hostnet.confirm) -------------------------------------
+def extend_deadline(store, record, seconds):
+    """Push a pending checkpoint's deadline to at least ``seconds`` from now (under
+    store.locked()); the watchdogs read it again at every poll. Returns whether it moved."""
+    now = time.time()
+    if seconds <= 0 or record['state'] != 'pending' or now >= record['deadline'] \
+            or now + seconds <= record['deadline']:
+        return False
+    record['deadline'] = now + seconds
+    store.save(record)
+    store.log('checkpoint %s: deadline moved to %s' % (record['id'], _iso(record['deadline'])))
+    return True
+
+
+
 def settle(store, action, wait_seconds=SEGMENT_GRACE_SECONDS + 10):
     """Confirm or roll back the pending checkpoint; returns (pending before, result).
 

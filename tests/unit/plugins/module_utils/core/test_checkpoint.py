@@ -249,3 +249,16 @@ def test_files_are_deferred_only_to_the_named_pending_checkpoint(store, tmp_path
     assert checkpoint.write_staged_files(store, store.load()) == ([target], [])
     with open(target, 'rb') as handle:
         assert handle.read() == b'[connection]\n'
+
+
+def test_a_deadline_is_extended_but_never_shortened_nor_revived(store):
+    data = record()
+    store.save(data)
+    deadline = data['deadline']
+    assert checkpoint.extend_deadline(store, data, 10) is False
+    assert checkpoint.extend_deadline(store, data, 120) is True
+    assert store.load()['deadline'] >= deadline + 80
+    late = record(deadline=time.time() - 1)
+    store.save(late)
+    assert checkpoint.extend_deadline(store, late, 120) is False
+    assert store.load()['deadline'] == late['deadline']
