@@ -62,7 +62,7 @@ options:
       - With O(action=status), move the deadline of the pending checkpoint to at least
         this many seconds from now; V(0) leaves it alone. Never shortens it, and a
         checkpoint already past its deadline (rolling back) is not touched.
-      - For the controller that has just reached the host over a new connection: its
+      - For the controller that has just reached the host over a new connection; its
         probes then get a whole window, however long the change and the reconnection
         took on a loaded controller. A host that is cut off cannot be reached to extend.
       - In check mode nothing is moved.
