@@ -92,9 +92,54 @@ def _written(module, root, plan):
             if any(path.endswith(store.UNIT_NAME) for path in files.paths) and root == '/' \
                     and os.path.isdir('/run/systemd/system'):
                 module.run_command(['systemctl', 'daemon-reload'])
+            if root == '/':
+                tell_networkmanager(module, files.changes, root)
     except (IOError, OSError, ValueError) as error:
         raise NotApplied('the links were set, but persisting them failed: %s' % error)
     return files
+
+
+def networkmanager_loads(changes, root='/'):
+    """The profile files of FilePlan ``changes`` that NetworkManager is told about, once
+    they are on disk as planned (a change staged for later is not).
+
+    Ours, written or removed (``nmcli connection load`` of a removed file forgets its
+    profile), and a NIC's own profile put back from the backup. A NIC profile moved
+    into the backup stays loaded until NetworkManager's next start: forgetting it now
+    would deactivate the NIC that has just become our port.
+    """
+    directories = (os.path.join(root, store.KEYFILES), os.path.join(root, store.IFCFG))
+    paths = []
+    for action, path, _before, after, _mode in changes:
+        if os.path.dirname(path) not in directories or action == 'link':
+            continue
+        ours = os.path.basename(path).startswith(PROFILE_PREFIX)
+        on_disk = read_bytes(path)
+        if action == 'write' and on_disk == after:
+            paths.append(path)
+        elif action == 'remove' and ours and on_disk is None and not os.path.islink(path):
+            paths.append(path)
+    return paths
+
+
+def tell_networkmanager(module, changes, root='/'):
+    """``nmcli connection load`` the profiles that changed, when NetworkManager runs.
+
+    Loading makes a profile known, it does not activate it on a link that is up
+    (NetworkManager does not auto-activate a device that is already connected, also
+    externally), so no running link is torn down; what it cannot load is a warning:
+    NetworkManager reads the files at its next start anyway.
+    """
+    paths = networkmanager_loads(changes, root)
+    if not paths or not networkmanager_runs():
+        return
+    nmcli = module.get_bin_path('nmcli')
+    if nmcli is None:
+        return
+    rc, _out, err = module.run_command([nmcli, 'connection', 'load'] + paths)
+    if rc != 0:
+        module.warn('NetworkManager did not load %s (%s); it reads them at its next start'
+                    % (', '.join(paths), (err or '').strip()))
 
 
 def persistence(module, link_module, facets):

@@ -202,3 +202,20 @@ def test_host_network_check_mode_shows_the_files_writes_none_and_a_second_run_ch
         'linux_bridge@kvmnet-ut-br0.json', 'linux_bridge@kvmnet-ut-br1.json']
     again = persist_run.topology_persistence(CheckModule('restore', check_mode=False), items, None)(outcome)
     assert again is outcome  # nothing to write: the outcome as the engine returned it
+
+
+def test_networkmanager_is_told_about_our_profiles_and_the_nic_profile_put_back(root):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import networkmanager_loads
+    keyfile = os.path.join(root, KEYFILES)
+    files = run(root, 'linux_bridge', TAKEOVER_AFTER, name='br0', stp=False, forward_delay=0,
+                takeover_from='eth0')
+    # Not the uplink's own profile moved to the backup: forgetting it now would
+    # deactivate the NIC that just became br0's port.
+    assert sorted(networkmanager_loads(files.changes, root)) == [
+        os.path.join(keyfile, 'kvmnet-br0.nmconnection'), os.path.join(keyfile, 'kvmnet-eth0.nmconnection')]
+    staged = run(root, 'linux_bridge', apply=False, name='br0', state='absent')
+    assert networkmanager_loads(staged.changes, root) == []  # not on disk yet: nothing to load
+    staged.apply()
+    assert sorted(networkmanager_loads(staged.changes, root)) == [
+        os.path.join(keyfile, 'kvmnet-br0.nmconnection'), os.path.join(keyfile, 'kvmnet-eth0.nmconnection'),
+        os.path.join(keyfile, 'uplink.nmconnection')]
