@@ -245,6 +245,7 @@ def dump_arguments(match, **request):
     check of their own on replies, and one they cannot decode drops every message,
     so there only the address family goes into the request.
     """
+    load()  # the keywords depend on its version
     if found_version() >= (0, 9):
         return dict(request, dump_filter=match)
     return dict(((key, value) for key, value in request.items() if key == 'family'),
