@@ -248,6 +248,7 @@ guarded:
   sample: {default_route: [eth0], gateways: [192.0.2.1], connection: [], interfaces: [eth0], touched: [eth0]}
 '''
 
+import gc
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -290,6 +291,10 @@ def touched_interfaces(items, purge):
 
 
 def main():
+    # One short process that builds tens of thousands of objects for a large topology
+    # and frees them by reference counting: the cycle collector's passes over them
+    # cost more than 10% of a run (measured on 2,000 links).
+    gc.disable()
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     try:
