@@ -103,9 +103,22 @@ def _source(name):
         return None, False
 
 
+def _statements(tree):
+    """Every statement of a module, nested ones too (imports are statements: walking
+    the expressions as well, ast.walk's way, costs more than parsing)."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        yield node
+        for field in ('body', 'orelse', 'finalbody', 'handlers'):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                pending.extend(child for child in children if isinstance(child, (ast.stmt, ast.excepthandler)))
+
+
 def _imported_names(name, source, is_package):
     package = name if is_package else name.rpartition('.')[0]
-    for node in ast.walk(ast.parse(source)):
+    for node in _statements(ast.parse(source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name
