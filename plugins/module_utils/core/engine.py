@@ -345,15 +345,18 @@ def _reconcile(facets, net, check_mode):
         problems = [p for facet in facets for p in facet.check(net, before[facet.title])]
         if problems:
             raise InvalidRequest(problems)
-        operations = []
-        for facet in facets:
-            operations.extend(facet.plan(net, before[facet.title]))
+        planned = []
+        for number, facet in enumerate(facets):
+            planned.extend((number, op) for op in facet.plan(net, before[facet.title]))
     except NetError:
         raise
     except Exception as error:  # a bug must fail the task, with its cause, not crash it
         raise NotApplied('%s while reading and planning; nothing was changed' % describe(error))
-    # sorted() is stable: within a phase, facets keep the order they were given.
-    operations = sorted(operations, key=lambda op: op.phase)
+    # sorted() is stable: within a phase, facets keep the order they were given, except
+    # that deletions go newest first: the kernel deletes a VXLAN with its underlay and a
+    # VLAN with its parent, so what sits on a link goes before the link.
+    operations = [op for number, op in sorted(
+        planned, key=lambda entry: (entry[1].phase, -entry[0] if entry[1].phase == PHASE_DELETE else entry[0]))]
     recreated = any(facet.recreated for facet in facets)
 
     if check_mode or not operations:
