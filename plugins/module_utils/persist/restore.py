@@ -34,6 +34,8 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.store impor
     PROGRAM, RECORDS, load_records, record_key)
 
 ENTRY_MODULE = __name__
+# The zip's list of the module sources it holds (the rest are empty package __init__s).
+MANIFEST = 'kvmnet-hostnet-sources.txt'
 # zip entries get a fixed date, so the same code gives the same bytes (no change)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # sd-daemon(3) priority prefixes: the journal files the line under that priority
@@ -148,13 +150,50 @@ def program_sources():
         path = name.replace('.', '/') + ('/__init__.py' if is_package else '.py')
         sources[path] = source
         wanted.extend(_imported_names(name, source, is_package))
+    # What the zip holds as its modules had it: installed_program_is_current() compares these.
+    sources[MANIFEST] = ''.join(path + '\n' for path in sorted(sources))
     # Packages without an __init__ of their own (namespace packages) get an empty one.
     for path in list(sources):
         parts = path.split('/')[:-1]
         for depth in range(1, len(parts) + 1):
             sources.setdefault('/'.join(parts[:depth]) + '/__init__.py', '')
-    sources['__main__.py'] = ('import sys\nfrom %s import main\nsys.exit(main())\n' % ENTRY_MODULE)
+    sources['__main__.py'] = _main_source()
     return sources
+
+
+def _main_source():
+    return 'import sys\nfrom %s import main\nsys.exit(main())\n' % ENTRY_MODULE
+
+
+def installed_program_is_current(path):
+    """True when the restore program at ``path`` holds exactly the sources this run has.
+
+    Each entry of the installed zip is compared with the source its module has now,
+    without parsing anything: a closure whose every source is unchanged imports the
+    same modules, so program_bytes() would build the same bytes. This is what a run
+    that changes nothing pays instead of building the program (a second or so of
+    parsing and compressing on a small host).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            taken = set(archive.read(MANIFEST).decode('utf-8').split())
+            for entry in archive.infolist():
+                if entry.filename == MANIFEST:
+                    continue
+                if entry.filename == '__main__.py':
+                    source = _main_source()
+                elif entry.filename in taken:
+                    name = entry.filename[:-len('.py')].replace('/', '.')
+                    if name.endswith('.__init__'):
+                        name = name[:-len('.__init__')]
+                    source = _source(name)[0]
+                else:  # an empty __init__ the zip adds for a package
+                    source = ''
+                if source is None or archive.read(entry) != source.encode('utf-8'):
+                    return False
+            return True
+    except (IOError, OSError, KeyError, ValueError, zipfile.BadZipfile):
+        return False
 
 
 def program_bytes():

@@ -356,7 +356,9 @@ def _plan_restore_unit(files, records, python, nic):
             files.remove(relative)
         return
     after_nm = any(record['persist'] == 'networkmanager' for record in records.values())
-    files.want(store.PROGRAM, restore.program_bytes(), 0o644)
+    program = files.path(store.PROGRAM)
+    current = restore.installed_program_is_current(program)
+    files.want(store.PROGRAM, read_bytes(program) if current else restore.program_bytes(), 0o644)
     nics = [name for record in due for name in _lower_names(record['params']) if nic(name)]
     files.want(store.UNIT, restore.unit_text(python, after_nm, nics), 0o644)
     files.link(store.UNIT_WANTS, '/' + store.UNIT)

@@ -149,3 +149,20 @@ def test_aliases_come_back_on_links_networkmanager_made_and_missing_links_fail()
     assert failures == {'linux_bridge@br2': 'br2 did not appear within 2s to get its alias '
                                             'kvmnet:host_network'}
     assert out.getvalue() == '<5>kvmnet-hostnet: linux_bridge@br0: alias kvmnet:host_network set\n'
+
+
+def test_an_installed_program_with_the_same_sources_is_not_built_again(tmp_path):
+    import zipfile
+    program = tmp_path / 'restore.pyz'
+    program.write_bytes(restore.program_bytes())
+    assert restore.installed_program_is_current(str(program))
+    # One module's source differs from what the zip holds: it is rebuilt.
+    with zipfile.ZipFile(str(program)) as archive:
+        entries = dict((name, archive.read(name)) for name in archive.namelist())
+    changed = 'ansible_collections/kvmnet/hostnet/plugins/module_utils/persist/restore.py'
+    entries[changed] += b'\n# an older restore program\n'
+    with zipfile.ZipFile(str(program), 'w') as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    assert not restore.installed_program_is_current(str(program))
+    assert not restore.installed_program_is_current(str(tmp_path / 'missing.pyz'))
