@@ -3,11 +3,12 @@
   profile  on the 2 lab hosts, 50 tenant networks per host (50 bridges, 50 VXLANs
            with head-end replication to the other host, 100 VM taps: 200 links per
            host): the role as it is now (one host_network call per host), and with
-           --old 0.1.0's role (one task per item, taken from git) side by side
+           --old 0.1.0's role (one task per item, taken from git) side by side, and with
+           --at REV the role as it was at git revision REV
   fleet    playbooks/site.yml on labs of 2, 8 and 20 hosts (KVMNET_LAB_HOSTS), forks 20
 
 Run under the Docker lock, as root, with the lab up (make lab):
-  flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py profile [--old] [50]
+  flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py profile [--old] [--at REV] [50]
   flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py fleet [--no-confirm] [2 8 20]
 The fleet run leaves the lab at 2 hosts again. Prints figures only.
 """
@@ -24,6 +25,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 0.1.0's role: one task per list item (the commit before the role moved to host_network).
 OLD_ROLE_COMMIT = '864465d'
 NETWORKS = 50  # tenant networks per host: 200 links
+GATEWAY = '172.31.250.1'  # the underlay network's gateway (the machine's bridge)
 
 
 def lab_env(hosts=2):
@@ -31,6 +33,10 @@ def lab_env(hosts=2):
     out = subprocess.run(['bash', '-c', '. lab/env.sh && env -0'], cwd=REPO, check=True,
                          capture_output=True, env=dict(os.environ, KVMNET_LAB_HOSTS=str(hosts)))
     env = dict(line.split('=', 1) for line in out.stdout.decode().split('\0') if '=' in line)
+    if os.environ.get('KVMNET_BENCH_COLLECTIONS'):
+        # Another copy of the collection first (a snapshot, while this tree is edited).
+        env['ANSIBLE_COLLECTIONS_PATH'] = '%s:%s' % (os.environ['KVMNET_BENCH_COLLECTIONS'],
+                                                     env['ANSIBLE_COLLECTIONS_PATH'])
     env['ANSIBLE_FORKS'] = '20'
     env['ANSIBLE_CALLBACKS_ENABLED'] = 'ansible.posix.profile_tasks'
     return env
@@ -43,7 +49,10 @@ def timed_playbook(env, playbook, *extra):
                           check=False)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        raise SystemExit('%s failed:\n%s' % (playbook, proc.stdout[-4000:]))
+        log = tempfile.mktemp(prefix='kvmnet-bench-failed-', suffix='.log')
+        with open(log, 'w') as handle:
+            handle.write(proc.stdout + proc.stderr)
+        raise SystemExit('%s failed (whole output in %s):\n%s' % (playbook, log, proc.stdout[-4000:]))
     # ansible.posix.profile_tasks: the slowest tasks, to see where the time goes.
     slowest = [line for line in proc.stdout.splitlines() if re.search(r' -+ \d+\.\d+s$', line)]
     for line in slowest[:4]:
@@ -63,7 +72,9 @@ def profile_vars(networks):
         vxlans.append(dict(name='vxt%d' % n, vni=2000 + n, dev='eth0',
                            local='{{ kvmnet_lab_underlay_ip }}', remotes=peers,
                            bridge=dict(name='brt%d' % n)))
-        nics.extend(dict(vm='t%d%s' % (n, side), bridge='brt%d' % n) for side in 'ab')
+        # VM names per host: the role refuses one derived MAC on two hosts of an overlay.
+        nics.extend(dict(vm='{{ inventory_hostname }}t%d%s' % (n, side), bridge='brt%d' % n)
+                    for side in 'ab')
     return dict(hypervisor_network_preset='none', hypervisor_network_bridges=bridges,
                 hypervisor_network_vxlans=vxlans, hypervisor_network_vm_nics=nics,
                 hypervisor_network_bonds=[], hypervisor_network_teams=[],
@@ -74,43 +85,65 @@ def delete_links(env, hosts, networks=NETWORKS):
     """Remove the profile's links from every lab host (ip -batch, ignoring missing ones)."""
     sys.path.insert(0, os.path.join(REPO, '.cache', 'collections'))
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic import nic_name
-    names = []
-    for n in range(1, networks + 1):
-        names += ['vxt%d' % n, 'brt%d' % n] + [nic_name('t%d%s' % (n, side), 0) for side in 'ab']
-    batch = ''.join('link del %s\n' % name for name in names)
     for number in range(1, hosts + 1):
+        names = []
+        for n in range(1, networks + 1):
+            names += ['vxt%d' % n, 'brt%d' % n] + [nic_name('hv%dt%d%s' % (number, n, side), 0)
+                                                   for side in 'ab']
+        batch = ''.join('link del %s\n' % name for name in names)
         subprocess.run(['docker', 'exec', '-i', 'kvmnet-hv%d' % number, 'ip', '-force', '-batch',
                         '-'], input=batch, text=True, env=env, capture_output=True, check=False)
 
 
+def delete_overlay(env, hosts):
+    """Remove the lab overlay (playbooks/site.yml's brvx and vx42) and any checkpoint."""
+    for number in range(1, hosts + 1):
+        subprocess.run(['docker', 'exec', '-i', 'kvmnet-hv%d' % number, 'sh', '-c',
+                        'ip link del vx42; ip link del brvx; rm -rf /run/kvmnet'],
+                       env=env, capture_output=True, check=False)
+
+
+def default_routes(env, hosts):
+    """Every lab host gets a default route via the underlay's gateway, as a hypervisor has
+    one: the profile's VXLANs over eth0 then touch the interface that carries it."""
+    for number in range(1, hosts + 1):
+        subprocess.run(['docker', 'exec', 'kvmnet-hv%d' % number, 'ip', 'route', 'replace',
+                        'default', 'via', GATEWAY, 'dev', 'eth0'], env=env, check=True)
+
+
 def play_file(directory, role):
-    path = os.path.join(directory, 'profile-%s.yml' % os.path.basename(role).replace('.', '_'))
+    path = os.path.join(directory, 'profile-%s.yml' % role.strip('/').replace('/', '_').replace('.', '_'))
     with open(path, 'w') as handle:
         json.dump([dict(name='Profile', hosts='hypervisors', gather_facts=False,
                         roles=[dict(role=role)])], handle)
     return path
 
 
-def old_role(directory):
-    """0.1.0's role, extracted from git next to the play."""
-    archive = subprocess.run(['git', 'archive', OLD_ROLE_COMMIT, 'roles/hypervisor_network'],
+def old_role(directory, commit=OLD_ROLE_COMMIT):
+    """The role as it was at ``commit`` (0.1.0's by default), extracted from git next to the play."""
+    directory = os.path.join(directory, commit)
+    os.makedirs(directory)
+    archive = subprocess.run(['git', 'archive', commit, 'roles/hypervisor_network'],
                              cwd=REPO, check=True, capture_output=True).stdout
     subprocess.run(['tar', '-x', '-C', directory], input=archive, check=True)
     return os.path.join(directory, 'roles', 'hypervisor_network')
 
 
-def profile(networks, with_old):
+def profile(networks, with_old, revisions=()):
     env = lab_env(2)
     work = tempfile.mkdtemp(prefix='kvmnet-bench-lab-')
     variables = os.path.join(work, 'profile.json')
     with open(variables, 'w') as handle:
         json.dump(profile_vars(networks), handle)
     plays = [('host_network role (now)', play_file(work, 'kvmnet.hostnet.hypervisor_network'))]
+    for revision in revisions:
+        plays.append(('role at %s' % revision, play_file(work, old_role(work, revision))))
     if with_old:
         plays.append(('one task per item (0.1.0)', play_file(work, old_role(work))))
     print('%d links per host on 2 hosts, forks 20; wall seconds of ansible-playbook'
           % (4 * networks))
     print('%-28s %10s %10s %10s' % ('role', 'create', 'no-op', 'changed'))
+    default_routes(env, 2)
     for label, play in plays:
         delete_links(env, 2, networks)
         create, _changed = timed_playbook(env, play, '-e', '@' + variables)
@@ -129,6 +162,9 @@ def fleet(sizes, extra):
             subprocess.run([os.path.join(REPO, 'lab', 'lab'), 'up'], cwd=REPO, env=env,
                            check=True, capture_output=True)
             site = os.path.join(REPO, 'playbooks', 'site.yml')
+            # Every host bare but for its default route: a create builds the whole overlay.
+            delete_overlay(env, hosts)
+            default_routes(env, hosts)
             create, _changed = timed_playbook(env, site, *extra)
             noop, changed = timed_playbook(env, site, *extra)
             print('%6d %10.1f %10.1f %10d' % (hosts, create, noop, changed))
@@ -140,8 +176,14 @@ def fleet(sizes, extra):
 
 if __name__ == '__main__':
     if sys.argv[1:2] == ['profile']:
-        arguments = [arg for arg in sys.argv[2:] if arg != '--old']
-        profile(int(arguments[0]) if arguments else NETWORKS, '--old' in sys.argv)
+        # --at REV (repeatable): the role as it was at git revision REV, side by side.
+        arguments, at = [], []
+        for position, arg in enumerate(sys.argv[2:], 2):
+            if sys.argv[position - 1] == '--at':
+                at.append(arg)
+            elif arg not in ('--old', '--at'):
+                arguments.append(arg)
+        profile(int(arguments[0]) if arguments else NETWORKS, '--old' in sys.argv, at)
     elif sys.argv[1:2] == ['fleet']:
         # --no-confirm: without the commit-confirmed stages (their probes ping every
         # VXLAN peer from every host, which a 2-core machine cannot do for 20 hosts
