@@ -19,6 +19,7 @@ Prints figures only; run as root:
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -93,10 +94,22 @@ class Namespace:
         subprocess.run(['ip', 'netns', 'del', self.name], check=False)
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(step):
     started = time.perf_counter()
     value = step()
     return time.perf_counter() - started, value
+
+
+def timed_cpu(step):
+    """(wall seconds, CPU seconds of the processes it ran, user + system, value)."""
+    cpu = children_cpu()
+    seconds, value = timed(step)
+    return seconds, children_cpu() - cpu, value
 
 
 def run_ip_batch(count):
@@ -105,9 +118,9 @@ def run_ip_batch(count):
         def create():
             ns.run('ip', '-batch', '-', input='\n'.join(ip).encode())
             ns.run('bridge', '-batch', '-', input='\n'.join(fdb).encode())
-        seconds = timed(create)[0]
+        seconds, cpu, _value = timed_cpu(create)
         read = timed(lambda: ns.run('ip', '-d', '-j', 'link', 'show'))[0]
-    return seconds, read
+    return seconds, cpu, read
 
 
 def module_process(args):
@@ -129,11 +142,11 @@ def module_process(args):
 
 def run_module(count):
     with Namespace('mod') as ns:
-        create, result = timed(lambda: module_process(topology(count, ns.name)))
+        create, create_cpu, result = timed_cpu(lambda: module_process(topology(count, ns.name)))
         assert result['changed']
-        noop, result = timed(lambda: module_process(topology(count, ns.name)))
+        noop, noop_cpu, result = timed_cpu(lambda: module_process(topology(count, ns.name)))
         assert not result['changed'], result['plan'][:5]
-    return create, noop
+    return create, noop, create_cpu, noop_cpu
 
 
 def in_process(args):
@@ -209,18 +222,20 @@ def main():
                'engine no-op']
     if options.playbook:
         columns += ['playbook', 'pb no-op']
+    columns += ['ip read', 'ip cpu', 'module cpu', 'cpu ratio', 'no-op cpu']
     print('seconds; ratio = module / ip -batch (create); ip -d -j link show of the same '
-          'host shown as "ip read"')
-    print(' '.join('%12s' % c for c in columns + ['ip read']))
+          'host shown as "ip read"; cpu: user + system seconds of the processes (ip and bridge, '
+          'the module), which other work on the machine inflates far less than wall time')
+    print(' '.join('%12s' % c for c in columns))
     for count in options.networks:
-        ip_seconds, ip_read = run_ip_batch(count)
-        module_create, module_noop = run_module(count)
+        ip_seconds, ip_cpu, ip_read = run_ip_batch(count)
+        module_create, module_noop, create_cpu, noop_cpu = run_module(count)
         engine_create, engine_noop = run_engine(count)
         row = [count, 4 * count, ip_seconds, module_create, module_create / ip_seconds,
                module_noop, engine_create, engine_noop]
         if options.playbook:
             row += list(run_playbook(count))
-        row.append(ip_read)
+        row += [ip_read, ip_cpu, create_cpu, create_cpu / ip_cpu, noop_cpu]
         print(' '.join('%12d' % v if isinstance(v, int) else '%12.3f' % v for v in row))
         sys.stdout.flush()
     if options.per_link:
