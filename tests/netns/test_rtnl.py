@@ -281,3 +281,17 @@ def test_going_through_all_options_sees_what_pyroute2_sees(netns):
             assert len(got) == len(expected) > 10
         assert 'IFLA_BRPORT_STATE' in tap.slave_data and tap.slave_data['IFLA_BRPORT_STATE'] == \
             dict(full.get('IFLA_LINKINFO').get('IFLA_INFO_SLAVE_DATA')['attrs'])['IFLA_BRPORT_STATE']
+
+
+def test_a_kind_without_data_needs_no_pyroute2(netns):
+    ns = host(netns)
+    sock = lean_socket(ns)
+    try:
+        u0 = [m for m in sock.dump(rtnl.link_dump(kind='veth'), rtnl.decode_link)
+              if m.get('IFLA_IFNAME') == 'u0'][0]
+    finally:
+        sock.close()
+    info = u0.get('IFLA_LINKINFO')
+    assert info.get('IFLA_INFO_KIND') == 'veth' and info.get('IFLA_INFO_DATA') is None
+    assert info.get('IFLA_INFO_SLAVE_DATA') is None
+    assert u0._full is None, 'answered without decoding the message with pyroute2'

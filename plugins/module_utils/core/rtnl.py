@@ -454,6 +454,8 @@ class _LinkInfo(Attrs):
                 self.covered.add(name)
                 if kind not in self.nests:
                     self.nests[kind] = None
+            elif kind not in self.nests:
+                self.covered.add(name)  # absent (a veth has no kind data): nothing to ask
 
     def _pyroute2(self, key):
         info = self.message.full().get('IFLA_LINKINFO')
@@ -473,13 +475,14 @@ class _LinkInfo(Attrs):
         return nest
 
     def get(self, key, default=None):
-        if key in ('IFLA_INFO_DATA', 'IFLA_INFO_SLAVE_DATA') and key in self.covered \
-                and not dict.__contains__(self, key):
-            return self._nest(key)
+        nested = _NESTS.get(key)
+        if nested is not None and nested in self.nests and key in self.covered:
+            return self._nest(key)  # decoded here, first time asked
         return Attrs.get(self, key, default)
 
 
 IFLA_INFO_SLAVE_KIND = 4
+_NESTS = {'IFLA_INFO_DATA': IFLA_INFO_DATA, 'IFLA_INFO_SLAVE_DATA': IFLA_INFO_SLAVE_DATA}
 _LINKINFO_NAMES = frozenset(('IFLA_INFO_KIND', 'IFLA_INFO_SLAVE_KIND'))
 
 
