@@ -783,7 +783,6 @@ def extend_deadline(store, record, seconds):
     return True
 
 
-
 def settle(store, action, wait_seconds=SEGMENT_GRACE_SECONDS + 10):
     """Confirm or roll back the pending checkpoint; returns (pending before, result).
 
