@@ -209,12 +209,12 @@ def _route_mtu(net, address):
     return link.mtu, 'MTU of %s' % link.name
 
 
-def _overlay_peers(net, link):
+def _overlay_peers(link, fdb):
     peers = []
     group = link.data.get('IFLA_VXLAN_GROUP') or link.data.get('IFLA_VXLAN_GROUP6')
     if group and not _multicast(group):
         peers.append(group)
-    for entry in net.bridge_fdb():
+    for entry in fdb:
         if entry['ifindex'] == link.index and entry['dst'] and not _multicast(entry['dst']):
             peers.append(entry['dst'])
     return sorted(set(peers))
@@ -234,13 +234,14 @@ def probe_paths(net, gateways, targets, overlays):
         header = IP_HEADER[_family(address)] + 8
         paths.append(dict(kind=kind, target=address, mtu=mtu, why=why,
                           size=max(0, mtu - header) if mtu else 0))
+    fdb = net.bridge_fdb() if overlays else []  # one dump for every overlay
     for name in overlays:
         link = net.link(name)
         if link is None:
             continue
         if link.kind != 'vxlan':
             raise InvalidRequest(['overlays: %s is not a VXLAN interface of this host' % name])
-        for peer in _overlay_peers(net, link):
+        for peer in _overlay_peers(link, fdb):
             header = IP_HEADER[_family(peer)]
             mtu = link.mtu + VXLAN_OVERHEAD + header
             paths.append(dict(kind='overlay', target=peer, mtu=mtu, size=mtu - header - 8,
