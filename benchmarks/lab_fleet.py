@@ -16,6 +16,7 @@ The fleet run leaves the lab at 2 hosts again. Prints figures only.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -144,13 +145,16 @@ def profile(networks, with_old, revisions=()):
           % (4 * networks))
     print('%-28s %10s %10s %10s' % ('role', 'create', 'no-op', 'changed'))
     default_routes(env, 2)
-    for label, play in plays:
+    try:
+        for label, play in plays:
+            delete_links(env, 2, networks)
+            create, _changed = timed_playbook(env, play, '-e', '@' + variables)
+            noop, changed = timed_playbook(env, play, '-e', '@' + variables)
+            print('%-28s %10.1f %10.1f %10d' % (label, create, noop, changed))
+            sys.stdout.flush()
+    finally:
         delete_links(env, 2, networks)
-        create, _changed = timed_playbook(env, play, '-e', '@' + variables)
-        noop, changed = timed_playbook(env, play, '-e', '@' + variables)
-        print('%-28s %10.1f %10.1f %10d' % (label, create, noop, changed))
-        sys.stdout.flush()
-    delete_links(env, 2, networks)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def fleet(sizes, extra):
