@@ -253,7 +253,7 @@ def plan_entries(root, entries, resolved, modules=None, nic=None, nic_mac=None, 
             records.pop(key, None)
             continue
         alias = alias if alias is not None else records.get(key, {}).get('alias')
-        frozen = store.freeze(params, facets, after, RENDERERS)
+        frozen = store.freeze(params, facets, after, RENDERERS, records.get(key))
         records[key] = dict(module=link_module.name, persist=resolved, params=frozen)
         if alias:
             records[key]['alias'] = alias

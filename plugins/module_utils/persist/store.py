@@ -61,8 +61,13 @@ def record_key(record):
     return '%s@%s' % (record['module'], record['params']['name'])
 
 
-def freeze(params, facets, after, renderers):
-    """``params`` with what the kernel chose for them filled in (see the module doc)."""
+def freeze(params, facets, after, renderers, previous=None):
+    """``params`` with what the kernel chose for them filled in (see the module doc).
+
+    ``previous`` is the link's stored record, if any: a MAC the kernel made up is
+    recorded once and kept, because a bridge's moves to its lowest port's MAC whenever
+    a port joins, and a record that followed it would be rewritten by every later run.
+    """
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
     from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 
@@ -81,7 +86,8 @@ def freeze(params, facets, after, renderers):
             if option in frozen and frozen[option] is None and view.get(option) is not None:
                 frozen[option] = view[option]
         if 'mac' in frozen and frozen['mac'] is None and kind in INVENTED_MAC_KINDS:
-            frozen['mac'] = view.get('mac')
+            recorded = (previous or {}).get('params', {}).get('mac')
+            frozen['mac'] = recorded or view.get('mac')
     for facet in facets:
         if isinstance(facet, Addresses) and facet.takeover_from and facet.link == frozen.get('name'):
             # At boot the NIC may have nothing to hand over: keep what it handed over.

@@ -219,3 +219,18 @@ def test_networkmanager_is_told_about_our_profiles_and_the_nic_profile_put_back(
     assert sorted(networkmanager_loads(staged.changes, root)) == [
         os.path.join(keyfile, 'kvmnet-br0.nmconnection'), os.path.join(keyfile, 'kvmnet-eth0.nmconnection'),
         os.path.join(keyfile, 'uplink.nmconnection')]
+
+
+def test_a_bridge_mac_the_kernel_made_up_is_recorded_once_and_kept(root):
+    """A port joining later moves an unpinned bridge's MAC: the record must not follow it."""
+    first = {'bridge': {'stp': False, 'forward_delay': 0.0, 'mac': '5e:00:00:00:00:01'}}
+    run(root, 'linux_bridge', after=first, mode='restore', persist='restore', name='br-a', stp=False)
+    record = store.record_path('linux_bridge', 'br-a')
+    assert json.loads(read(root, record))['params']['mac'] == '5e:00:00:00:00:01'
+    moved = {'bridge': {'stp': False, 'forward_delay': 0.0, 'mac': '52:54:00:00:00:02'}}
+    assert run(root, 'linux_bridge', after=moved, mode='restore', persist='restore', name='br-a',
+               stp=False).changes == []
+    # A MAC the user asks for is recorded as asked.
+    run(root, 'linux_bridge', after=moved, mode='restore', persist='restore', name='br-a', stp=False,
+        mac='52:54:00:00:00:03')
+    assert json.loads(read(root, record))['params']['mac'] == '52:54:00:00:00:03'
