@@ -4,6 +4,7 @@ Integration tests run the modules the way operators do, through ansible-playbook
 against localhost, inside network namespaces that the test creates and deletes.
 """
 
+import glob
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import uuid
 
 import pytest
 
-from netlab import run
+from netlab import ping, run, veth
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -126,3 +127,19 @@ def netns():
     namespaces = Namespaces()
     yield namespaces
     namespaces.cleanup()
+
+
+@pytest.fixture
+def routed_host(netns):
+    """A namespace standing for a host whose uplink eth0 (192.0.2.10/24) carries the
+    default route via 192.0.2.1 (a second namespace). Its checkpoints go with it."""
+    ns, gateway = netns('rth'), netns('rtg')
+    veth(ns, 'eth0', gateway, 'up0')
+    run(['ip', 'address', 'add', '192.0.2.10/24', 'dev', 'eth0'], netns=ns)
+    run(['ip', 'address', 'add', '192.0.2.1/24', 'dev', 'up0'], netns=gateway)
+    run(['ip', 'route', 'add', 'default', 'via', '192.0.2.1'], netns=ns)
+    assert ping(ns, '192.0.2.1')
+    yield ns
+    # Never leave a checkpoint (or its record, log and lock) of a namespace that goes.
+    for path in glob.glob('/run/kvmnet/checkpoint-netns-%s*' % ns):
+        run(['rm', '-rf', path], check=False)

@@ -5,13 +5,12 @@ via 192.0.2.1 in a second namespace) is taken over by a bridge. State is compare
 ``ip -j`` snapshots, independently of the module's own snapshot code.
 """
 
-import glob
 import json
 import time
 
 import pytest
 
-from netlab import link, ping, run, snapshot, veth
+from netlab import link, ping, run, snapshot
 
 BRIDGE = 'kvmnet.hostnet.linux_bridge'
 CONFIRM = 'kvmnet.hostnet.confirm'
@@ -19,18 +18,8 @@ TIMEOUT = 5
 
 
 @pytest.fixture
-def host(netns):
-    """A namespace with eth0 on 192.0.2.0/24 and a default route via the 'gateway' one."""
-    ns, gateway = netns('ckh'), netns('ckg')
-    veth(ns, 'eth0', gateway, 'up0')
-    run(['ip', 'address', 'add', '192.0.2.10/24', 'dev', 'eth0'], netns=ns)
-    run(['ip', 'address', 'add', '192.0.2.1/24', 'dev', 'up0'], netns=gateway)
-    run(['ip', 'route', 'add', 'default', 'via', '192.0.2.1'], netns=ns)
-    assert ping(ns, '192.0.2.1')
-    yield ns
-    # Never leave a checkpoint (or its record, log and lock) of a namespace that goes.
-    for path in glob.glob('/run/kvmnet/checkpoint-netns-%s*' % ns):
-        run(['rm', '-rf', path], check=False)
+def host(routed_host):
+    return routed_host
 
 
 def takeover(ns, **extra):

@@ -7,12 +7,11 @@ checkpoint (nothing to probe or confirm, so the role skips its confirm stage); a
 over eth0 arms one, which a rollback takes back.
 """
 
-import glob
 import os
 
 import pytest
 
-from netlab import link, ping, run, snapshot, veth
+from netlab import link, snapshot
 
 HOST_NETWORK = 'kvmnet.hostnet.host_network'
 CONFIRM = 'kvmnet.hostnet.confirm'
@@ -20,16 +19,8 @@ GUARDED = dict(confirm_timeout=60, confirm_when='guarded')
 
 
 @pytest.fixture
-def host(netns):
-    ns, gateway = netns('cwh'), netns('cwg')
-    veth(ns, 'eth0', gateway, 'up0')
-    run(['ip', 'address', 'add', '192.0.2.10/24', 'dev', 'eth0'], netns=ns)
-    run(['ip', 'address', 'add', '192.0.2.1/24', 'dev', 'up0'], netns=gateway)
-    run(['ip', 'route', 'add', 'default', 'via', '192.0.2.1'], netns=ns)
-    assert ping(ns, '192.0.2.1')
-    yield ns
-    for path in glob.glob('/run/kvmnet/checkpoint-netns-%s*' % ns):
-        run(['rm', '-rf', path], check=False)
+def host(routed_host):
+    return routed_host
 
 
 def pending(ns):
