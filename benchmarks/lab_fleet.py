@@ -50,8 +50,8 @@ def timed_playbook(env, playbook, *extra):
                           check=False)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        log = tempfile.mktemp(prefix='kvmnet-bench-failed-', suffix='.log')
-        with open(log, 'w') as handle:
+        descriptor, log = tempfile.mkstemp(prefix='kvmnet-bench-failed-', suffix='.log')
+        with os.fdopen(descriptor, 'w') as handle:
             handle.write(proc.stdout + proc.stderr)
         raise SystemExit('%s failed (whole output in %s):\n%s' % (playbook, log, proc.stdout[-4000:]))
     # ansible.posix.profile_tasks: the slowest tasks, to see where the time goes.

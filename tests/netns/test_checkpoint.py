@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from netlab import link, ping, run, snapshot
+from netlab import link, ping, snapshot
 
 BRIDGE = 'kvmnet.hostnet.linux_bridge'
 CONFIRM = 'kvmnet.hostnet.confirm'

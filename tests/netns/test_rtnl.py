@@ -152,6 +152,7 @@ def scrubbed(ns):
     links = _without_timers(ip_json(ns, 'link', 'show'))
     drop = ('ifindex', 'link_index', 'address', 'bridge_id', 'root_id', 'designated_root',
             'designated_bridge', 'port_id', 'port_no', 'no', 'id')
+
     def scrub(value):
         if isinstance(value, dict):
             return dict((k, scrub(v)) for k, v in value.items()

@@ -116,7 +116,7 @@ def parse_ports(items, team):
         else:
             name, options = item, OrderedDict()
         ports.append((None if name is None else str(name), options))
-    problems.extend(port_list_problems([name for name, _ in ports], team))
+    problems.extend(port_list_problems([port[0] for port in ports], team))
     return ports, problems
 
 
