@@ -292,7 +292,7 @@ interface-name=%s
 [ipv4]
 method=manual
 address1=%s,%s
-
+%s
 [ipv6]
 method=ignore
 '''
@@ -317,7 +317,9 @@ def test_boot1_host_configured_by_networkmanager():
     uplink = TOPOLOGY.get('uplink')
     if uplink:
         profile = KEYFILES / 'uplink.nmconnection'
-        profile.write_text(UPLINK_PROFILE % (nic(uplink['nic']), uplink['address'], uplink['gateway']))
+        routes = ''.join('route%d=%s\n' % (number, route)
+                         for number, route in enumerate(uplink.get('routes', []), 1))
+        profile.write_text(UPLINK_PROFILE % (nic(uplink['nic']), uplink['address'], uplink['gateway'], routes))
         profile.chmod(0o600)
     # The DHCP profiles NetworkManager made up at boot for every NIC (kept in /run over
     # a restart) would release a bond member when their DHCP times out.

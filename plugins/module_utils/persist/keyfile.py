@@ -107,6 +107,25 @@ def ip_settings(addresses, gateway):
     return sections
 
 
+def route_settings(routes, address_sections):
+    """``routeN=dst,gateway,metric`` keys for the main-table routes a takeover moved, in
+    the families ``address_sections`` (from ip_settings) configure; returns the sections
+    and the routes a keyfile of that link cannot hold (another table, no address of
+    their family)."""
+    sections, unwritten = OrderedDict(), []
+    for route in routes or []:
+        family = 'ipv%d' % ipaddress.ip_network(u'%s' % route['dst'], strict=False).version
+        if route.get('table', 254) != 254 or family not in address_sections:
+            unwritten.append(route['dst'])
+            continue
+        keys = sections.setdefault(family, OrderedDict())
+        value = '%s,%s' % (route['dst'], route.get('gateway') or ('0.0.0.0' if family == 'ipv4' else '::'))
+        if route.get('priority') is not None:
+            value += ',%d' % route['priority']
+        keys['route%d' % (len(keys) + 1)] = value
+    return sections, unwritten
+
+
 def parse(text):
     """Sections of a keyfile as {section: {key: value}}; comments and blanks dropped."""
     sections = OrderedDict()

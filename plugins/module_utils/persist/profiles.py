@@ -24,7 +24,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.bond import BondMembers
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.macvlan import SourceMacs
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.team import Teamd
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.keyfile import Profile, ip_settings
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.keyfile import Profile, ip_settings, route_settings
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.nm import RENDERERS
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.nm.team import team_config
 
@@ -59,8 +59,9 @@ class Rendered:
         return self.profiles.get(ifname)
 
 
-def render(entries, nic=is_nic):
-    """Profiles for ``entries``, a list of (record key, facets) in build order."""
+def render(entries, nic=is_nic, routes=None):
+    """Profiles for ``entries``, a list of (record key, facets) in build order;
+    ``routes``: {record key: the routes a takeover moved onto its link}."""
     rendered = Rendered()
     for key, facets in entries:
         rendered.gaps[key] = gaps = []
@@ -87,8 +88,11 @@ def render(entries, nic=is_nic):
         profile = rendered.profiles.get(link)
         if profile is None or profile.is_port:
             rendered.gaps[key].append('addresses of %s' % link)
-        else:
-            profile.update(sections)
+            continue
+        profile.update(sections)
+        extra, unwritten = route_settings((routes or {}).get(key), sections)
+        profile.update(extra)
+        rendered.gaps[key].extend('route %s of %s' % (route, link) for route in unwritten)
     return rendered
 
 

@@ -10,7 +10,7 @@ and, on NetworkManager hosts, the records with something NetworkManager cannot h
 (after NetworkManager has activated its profiles). Each record goes through
 ``build_facets`` and ``reconcile``: what is already right is left alone. The lower
 devices the records sit on are brought up first, and links whose record keeps an
-alias (host_network's marker) get it back. A record that cannot be applied is logged
+alias (host_network's marker) get it back, as do the routes a takeover moved. A record that cannot be applied is logged
 at error priority and fails the unit.
 """
 
@@ -317,6 +317,29 @@ def set_aliases(records, out, wait=None, session=None, clock=time.monotonic, sle
     return failures
 
 
+def set_routes(records, out, session=None):
+    """Put back the routes a takeover moved onto each record's link (the default route
+    is the record's own ``gateway``). {record key: why not}."""
+    session = session or NetlinkSession
+    wanted = [record for record in records if record.get('routes') and not record['params'].get('netns')]
+    failures = {}
+    if not wanted:
+        return failures
+    with session() as net:
+        for record in wanted:
+            key, name = record_key(record), record['params']['name']
+            try:
+                index = net.index(name)
+                for route in record['routes']:
+                    net.call('restoring route %s on %s' % (route['dst'], name), 'route', 'replace',
+                             oif=index, **route)
+            except NetError as error:
+                failures[key] = error.message
+                continue
+            journal_line(out, NOTICE, '%s: routes %s' % (key, ', '.join(r['dst'] for r in record['routes'])))
+    return failures
+
+
 def replay(link_module, params):
     kernel_module = getattr(link_module, 'kernel_module', None)
     if kernel_module and not os.path.isdir('/sys/module/%s' % kernel_module):
@@ -370,6 +393,11 @@ def main(root='/', modules=None, out=None):
                                     out))
     except NetError as error:
         failures['aliases'] = error.message
+    try:
+        failures.update(set_routes([record for record in due(records) if record_key(record) not in failures],
+                                   out))
+    except NetError as error:
+        failures['routes'] = error.message
     for key, message in sorted(failures.items()):
         journal_line(out, ERROR, '%s NOT restored: %s' % (key, message))
     return 1 if failures else 0

@@ -253,8 +253,12 @@ def plan_entries(root, entries, resolved, modules=None, nic=None, nic_mac=None, 
             records.pop(key, None)
             continue
         alias = alias if alias is not None else records.get(key, {}).get('alias')
-        frozen = store.freeze(params, facets, after, RENDERERS, records.get(key))
+        previous = records.get(key)
+        frozen = store.freeze(params, facets, after, RENDERERS, previous)
         records[key] = dict(module=link_module.name, persist=resolved, params=frozen)
+        routes = store.moved_routes(facets, previous)
+        if routes:
+            records[key]['routes'] = routes
         if alias:
             records[key]['alias'] = alias
 
@@ -262,7 +266,8 @@ def plan_entries(root, entries, resolved, modules=None, nic=None, nic_mac=None, 
     for record_key_, record in sorted(records.items()):
         if record['persist'] == 'networkmanager' and record['module'] not in UNMANAGED_MODULES:
             entries.append((record_key_, modules[record['module']].build_facets(record['params'])))
-    rendered = render(entries, nic=nic or is_nic)
+    rendered = render(entries, nic=nic or is_nic,
+                      routes=dict((key, record.get('routes')) for key, record in records.items()))
     for record_key_, record in records.items():
         record['replay'] = record['persist'] != 'networkmanager' or record['module'] in UNMANAGED_MODULES \
             or bool(rendered.gaps.get(record_key_))

@@ -99,6 +99,23 @@ def freeze(params, facets, after, renderers, previous=None):
     return frozen
 
 
+def moved_routes(facets, previous=None):
+    """The routes other than the default one that a ``takeover_from`` moved to its link,
+    as route keywords (the default route is the record's ``gateway``). Once the NIC has
+    nothing left to move, the record's list is kept."""
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.snapshot import route_arguments
+
+    takeovers = [facet for facet in facets if isinstance(facet, Addresses) and facet.takeover_from]
+    if not takeovers:
+        return []
+    moved = [route_arguments(route) for facet in takeovers for route in facet.moved_routes
+             if route['dst_len'] != 0]
+    if moved:
+        return sorted(moved, key=lambda route: (route['family'], route['dst'], route.get('priority') or 0))
+    return list((previous or {}).get('routes') or [])
+
+
 _IFCFG_DEVICE = re.compile(r'^\s*(DEVICE|HWADDR)\s*=\s*"?([^"\s]+)"?\s*$', re.M)
 
 

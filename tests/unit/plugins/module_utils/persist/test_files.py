@@ -4,6 +4,7 @@ Real link modules build the facets from validated params; the file tree is a
 temporary root, so nothing here touches the machine's /etc.
 """
 
+import io
 import json
 import os
 import stat
@@ -234,3 +235,66 @@ def test_a_bridge_mac_the_kernel_made_up_is_recorded_once_and_kept(root):
     run(root, 'linux_bridge', after=moved, mode='restore', persist='restore', name='br-a', stp=False,
         mac='52:54:00:00:00:03')
     assert json.loads(read(root, record))['params']['mac'] == '52:54:00:00:00:03'
+
+
+def _takeover(root, moved_routes):
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.addresses import Addresses
+    link_module, params = validated('linux_bridge', name='br0', stp=False, forward_delay=0, takeover_from='eth0')
+    facets = link_module.build_facets(params)
+    for facet in facets:
+        if isinstance(facet, Addresses):
+            facet.moved_routes = moved_routes
+    files = plan_files(root, link_module, params, facets, TAKEOVER_AFTER, 'networkmanager',
+                       nic=lambda name: name.startswith('eth'), nic_mac=lambda name: None,
+                       python='/usr/bin/python3')
+    files.apply()
+    return files
+
+
+def route_message(dst, dst_len, gateway=None, priority=None):
+    attrs = [('RTA_TABLE', 254)] + ([('RTA_DST', dst)] if dst_len else [])
+    attrs += [('RTA_GATEWAY', gateway)] if gateway else []
+    attrs += [('RTA_PRIORITY', priority)] if priority is not None else []
+    return dict(family=2, dst_len=dst_len, table=254, proto=4, scope=0, type=1, attrs=attrs)
+
+
+def test_routes_a_takeover_moved_are_kept_and_written_to_the_bridge_profile(root):
+    """Not only the default route: a static route of the uplink must be on br0 after a reboot."""
+    _takeover(root, [route_message(None, 0, '192.0.2.1', 100),
+                     route_message('198.18.0.0', 15, '192.0.2.254', 100)])
+    record = store.load_records(root)[0]
+    assert record['routes'] == [dict(dst='198.18.0.0/15', family=2, table=254, proto=4, scope=0, type=1,
+                                     gateway='192.0.2.254', priority=100)]
+    bridge = parse(read(root, KEYFILES + '/kvmnet-br0.nmconnection'))
+    assert bridge['ipv4']['address1'] == '192.0.2.10/24,192.0.2.1'
+    assert bridge['ipv4']['route1'] == '198.18.0.0/15,192.0.2.254,100'
+    assert 'route2' not in bridge['ipv4']
+    # The next run finds nothing left on the NIC to move: the record keeps its routes.
+    assert _takeover(root, []).changes == []
+
+
+def test_the_restore_unit_puts_the_moved_routes_back():
+    from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.restore import set_routes
+
+    class Session:
+        calls = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def index(self, name):
+            return 7
+
+        def call(self, action, method, *args, **kwargs):
+            self.calls.append((method,) + args + (kwargs,))
+
+    route = dict(dst='198.18.0.0/15', family=2, table=254, proto=4, scope=0, type=1, gateway='192.0.2.254')
+    records = [dict(module='linux_bridge', persist='restore', params=dict(name='br0'), routes=[route]),
+               dict(module='linux_bridge', persist='restore', params=dict(name='br-vm'))]
+    out = io.StringIO()
+    assert set_routes(records, out, session=Session) == {}
+    assert Session.calls == [('route', 'replace', dict(route, oif=7))]
+    assert 'linux_bridge@br0: routes 198.18.0.0/15' in out.getvalue()
