@@ -104,6 +104,16 @@ options:
     elements: str
     choices: [bonds, teams, vlans, bridges, vxlans, veths, macvlans, vm_nics]
     default: []
+  report:
+    description:
+      - Which items the result's RV(items) lists. V(all) lists every item with its interface, as
+        its single module returns it (a VM NIC's C(libvirt_xml) included).
+      - V(changed) lists only the items that change (or would, in check mode), and counts the
+        others in RV(unchanged). A large topology's no-op then returns a few hundred bytes
+        instead of a megabyte that Ansible checks, copies and sends to the controller.
+    type: str
+    choices: [all, changed]
+    default: all
   persist:
     description:
       - Keep every link of the call across a reboot, as O(kvmnet.hostnet.linux_bridge#module:persist)
@@ -193,8 +203,9 @@ recreated:
   type: bool
 items:
   description:
-    - One entry per item, in build order (bonds, teams, vlans, bridges, vxlans, veths, macvlans,
-      vm_nics), each with the return values of its single module.
+    - One entry per item (with O(report=changed), per item that changes), in build order
+      (bonds, teams, vlans, bridges, vxlans, veths, macvlans, vm_nics), each with the return
+      values of its single module.
   returned: always
   type: list
   elements: dict
@@ -224,6 +235,11 @@ items:
       description: Before and after views of the item, in diff mode.
       type: dict
       returned: in diff mode
+unchanged:
+  description: How many items did not change (would not, in check mode).
+  returned: always
+  type: int
+  sample: 0
 purged:
   description: Links removed by O(purge) (to be removed, in check mode).
   returned: always
@@ -264,6 +280,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.persist.run import 
 
 def argument_spec():
     spec = dict(netns=dict(type='str'), persist=PERSIST_OPTION,
+                report=dict(type='str', choices=['all', 'changed'], default='all'),
                 purge=dict(type='list', elements='str', choices=list(SECTIONS), default=[]))
     for section in SECTIONS:
         spec[section] = dict(type='list', elements='dict', default=[])
@@ -314,10 +331,12 @@ def main():
         outcome = persisted(outcome, outcome.before['purge'] if purge is not None else ())
     except NetError as error:
         module.fail_json(msg=error.message, problems=error.problems)
+    reported = [item for item in items if params['report'] == 'all' or item.operations]
     results = [item.result(outcome.before[item.title], outcome.after[item.title], module._diff)
-               for item in items]
+               for item in reported]
     result = dict(changed=outcome.changed, plan=outcome.plan, recreated=outcome.recreated,
-                  items=results, purged=outcome.before['purge'] if purge is not None else [])
+                  items=results, unchanged=sum(1 for item in items if not item.operations),
+                  purged=outcome.before['purge'] if purge is not None else [])
     result.update(confirmation)
     if module._diff:
         result['diff'] = [dict(before_header=entry['section'] + ' ' + entry['name'],

@@ -280,3 +280,15 @@ def test_a_large_profile_in_one_call_is_what_the_single_modules_build(netns):
     assert all(link(one, name).get('ifalias') == 'kvmnet:host_network' for name in ('brt1', 'vxt7', 't9a-0'))
     again = run_module(MODULE, tenant_profile(one, count))
     assert not again.get('failed') and not again['changed'], again.get('plan', [])[:5]
+    # report: changed lists the items that change and only counts the others.
+    quiet = run_module(MODULE, dict(tenant_profile(one, count), report='changed'))
+    assert not quiet['changed'] and quiet['items'] == [] and quiet['unchanged'] == 4 * count
+    moved = tenant_profile(one, count)
+    moved['bridges'][4]['ageing_time'] = 1234
+    moved['vm_nics'][0]['port_options'] = {'hairpin': True}
+    moved['report'] = 'changed'
+    changed = run_module(MODULE, moved)
+    assert [(entry['section'], entry['name']) for entry in changed['items']] == [
+        ('bridges', 'brt5'), ('vm_nics', 't1a-0')], changed['plan']
+    assert changed['unchanged'] == 4 * count - 2
+    assert changed['items'][0]['interface']['ageing_time'] == 1234

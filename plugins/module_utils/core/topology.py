@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.arguments import QuickSpec
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.checkpoint import CONFIRM_OPTIONS
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import (
     Facet, Operation, PHASE_CLEANUP, PHASE_SET, render)
@@ -341,7 +342,7 @@ def parse_topology(params):
     netns = params.get('netns')
     for section, (module_name, singular, _kinds) in SECTIONS.items():
         link_module = MODULES[module_name]
-        validator = ArgumentSpecValidator(link_module.argument_spec, **link_module.module_kwargs)
+        validator = _ItemValidator(link_module)
         for position, raw in enumerate(params.get(section) or []):
             where = '%s[%d]' % (section, position)
             if not isinstance(raw, dict):
@@ -364,17 +365,9 @@ def _parse_item(section, singular, link_module, validator, raw, netns, label, pe
     if raw.get('netns') not in (None, netns):
         return None, ['%s: netns %s differs from the netns of this call (%s); one call works '
                       'in one namespace' % (label, raw['netns'], netns or 'the host')]
-    raw = dict(raw, netns=netns)
-    outcome = validator.validate(raw)
-    problems = [str(error) for error in outcome.errors
-                if type(error).__name__ != 'UnsupportedError']
-    if outcome.unsupported_parameters:
-        problems.append('unsupported option(s) %s; %s takes: %s' % (
-            ', '.join(sorted(_dotted(p) for p in outcome.unsupported_parameters)),
-            link_module.name, ', '.join(sorted(link_module.argument_spec))))
+    params, problems = validator.validate(dict(raw, netns=netns))
     if problems:
         return None, ['%s: %s' % (label, problem) for problem in problems]
-    params = outcome.validated_parameters
     whole_call = [key for key, spec in CONFIRM_OPTIONS.items() if params.get(key) != spec.get('default')]
     if whole_call:
         return None, ['%s: %s belong(s) to the whole call, not to one item' % (
@@ -395,6 +388,35 @@ def _parse_item(section, singular, link_module, validator, raw, netns, label, pe
     if links:
         label = '%s %s' % (singular, links[0].name)
     return Item(section, label, link_module, params, facets), []
+
+
+class _ItemValidator:
+    """One section's items checked against their module's spec: the quick check for an
+    item that is already canonical, Ansible's validator for every other."""
+
+    def __init__(self, link_module):
+        self.link_module = link_module
+        self.quick = QuickSpec(link_module.argument_spec, **link_module.module_kwargs)
+        self.full = None
+
+    def validate(self, raw):
+        """(validated params, []) or (None, problems)."""
+        params = self.quick.validate(raw)
+        if params is not None:
+            return params, []
+        if self.full is None:
+            self.full = ArgumentSpecValidator(self.link_module.argument_spec,
+                                              **self.link_module.module_kwargs)
+        outcome = self.full.validate(raw)
+        problems = [str(error) for error in outcome.errors
+                    if type(error).__name__ != 'UnsupportedError']
+        if outcome.unsupported_parameters:
+            problems.append('unsupported option(s) %s; %s takes: %s' % (
+                ', '.join(sorted(_dotted(p) for p in outcome.unsupported_parameters)),
+                self.link_module.name, ', '.join(sorted(self.link_module.argument_spec))))
+        if problems:
+            return None, problems
+        return outcome.validated_parameters, []
 
 
 def _dotted(parameter):

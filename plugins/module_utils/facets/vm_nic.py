@@ -14,7 +14,6 @@ import hashlib
 import re
 from collections import OrderedDict
 
-from xml.sax.saxutils import escape
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
@@ -68,7 +67,7 @@ def host_side_mac(mac):
 
 def _attr(value):
     """A single-quoted XML attribute value, as libvirt writes its own XML."""
-    return "'%s'" % escape(str(value), {"'": '&apos;', '"': '&quot;'})
+    return "'%s'" % _escape(str(value))
 
 
 def libvirt_interface_xml(nic_type, device, mac, parent=None, mode=None, mtu=None):
@@ -125,3 +124,14 @@ class NicRequest(Facet):
     def read(self, net):
         return OrderedDict([('vm', self.vm), ('index', self.index), ('type', self.nic_type),
                             ('device', self.name), ('mac', normalize_mac(self.mac))])
+
+
+# xml.sax.saxutils would do, but it imports urllib and http.client with it: a tenth of
+# the module's start-up, for five replacements.
+_XML_ENTITIES = (('&', '&amp;'), ('<', '&lt;'), ('>', '&gt;'), ("'", '&apos;'), ('"', '&quot;'))
+
+
+def _escape(text):
+    for char, entity in _XML_ENTITIES:
+        text = text.replace(char, entity)
+    return text
