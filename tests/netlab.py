@@ -1,6 +1,7 @@
 """Helpers for tests that build namespaces and send packets through them."""
 
 import json
+import os
 import subprocess
 
 
@@ -75,3 +76,27 @@ def veth(netns_a, name_a, netns_b=None, name_b=None, up=True):
     if up:
         run(['ip', 'link', 'set', name_a, 'up'], netns=netns_a)
         run(['ip', 'link', 'set', name_b, 'up'], netns=netns_b or netns_a)
+
+
+def run_role_play(host, inventory, workdir, env, role_vars, timeout=600):
+    """The hypervisor_network role on ``host`` through ansible-playbook with the json
+    callback: (exit code, {task name without its role prefix: the host's result})."""
+    playbook = os.path.join(workdir, 'play.json')
+    with open(playbook, 'w') as handle:
+        json.dump([dict(hosts=host, gather_facts=False, vars=role_vars,
+                        roles=['kvmnet.hostnet.hypervisor_network'])], handle)
+    proc = subprocess.run(['ansible-playbook', '-i', inventory, playbook],
+                          env=dict(env, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
+                                   ANSIBLE_NOCOLOR='1'),
+                          capture_output=True, text=True, check=False, timeout=timeout)
+    try:
+        report = json.loads(proc.stdout[proc.stdout.index('{'):])
+    except ValueError:
+        raise AssertionError('no JSON from ansible-playbook (%d): %s %s' % (
+            proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    results = {}
+    for play in report['plays']:
+        for task in play['tasks']:
+            if host in task['hosts']:
+                results[task['task']['name'].split(' : ', 1)[-1]] = task['hosts'][host]
+    return proc.returncode, results

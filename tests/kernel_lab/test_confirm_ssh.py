@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from netlab import ip_json, run
+from netlab import ip_json, run, run_role_play
 
 TIMEOUT = 40
 GOOD_CHANGE_TIMEOUT = 150
@@ -117,24 +117,7 @@ class Controller:
 
     def role(self, **role_vars):
         """The hypervisor_network role on hv; returns (exit code, {task name: result})."""
-        playbook = os.path.join(self.workdir, 'play.json')
-        with open(playbook, 'w') as handle:
-            json.dump([dict(hosts='hv', gather_facts=False, vars=role_vars,
-                            roles=['kvmnet.hostnet.hypervisor_network'])], handle)
-        proc = subprocess.run(['ansible-playbook', '-i', self.inventory, playbook],
-                              env=dict(self.env, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
-                              capture_output=True, text=True, check=False, timeout=600)
-        try:
-            report = json.loads(proc.stdout[proc.stdout.index('{'):])
-        except ValueError:
-            raise AssertionError('no JSON from ansible-playbook (%d): %s %s' % (
-                proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-        results = {}
-        for play in report['plays']:
-            for task in play['tasks']:
-                if 'hv' in task['hosts']:
-                    results[task['task']['name'].split(' : ', 1)[-1]] = task['hosts']['hv']
-        return proc.returncode, results
+        return run_role_play('hv', self.inventory, self.workdir, self.env, role_vars)
 
 
 def start_sshd(ns, tmp_path, ansible_env):

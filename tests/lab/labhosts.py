@@ -13,6 +13,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from netlab import _without_timers as without_kernel_driven_state  # noqa: E402
+from netlab import run_role_play  # noqa: E402
 
 INVENTORY = os.path.join(REPO, '.cache', 'lab-ssh', 'inventory.yml')
 RESULT = '/run/kvmnet/checkpoint-host.last.json'
@@ -92,23 +93,4 @@ def reset(host, address):
 
 def run_role(host, workdir, **role_vars):
     """The hypervisor_network role on ``host`` over SSH; returns (exit code, per-task results)."""
-    playbook = os.path.join(workdir, 'play.yml')
-    with open(playbook, 'w') as handle:
-        json.dump([dict(hosts=host, gather_facts=False, vars=role_vars,
-                        roles=['kvmnet.hostnet.hypervisor_network'])], handle)
-    env = dict(ENV, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_NOCOLOR='1')
-    proc = subprocess.run(['ansible-playbook', '-i', INVENTORY, playbook], env=env,
-                          capture_output=True, text=True, check=False)
-    try:
-        report = json.loads(proc.stdout[proc.stdout.index('{'):])
-    except ValueError:
-        raise AssertionError('no JSON from ansible-playbook (%d): %s %s' % (
-            proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-    results = {}
-    for play in report['plays']:
-        for task in play['tasks']:
-            result = task['hosts'].get(host)
-            if result is not None:
-                # "role : task name" -> "task name"
-                results[task['task']['name'].split(' : ', 1)[-1]] = result
-    return proc.returncode, results
+    return run_role_play(host, INVENTORY, workdir, ENV, role_vars)
