@@ -31,7 +31,7 @@ test: deps
 unit: venv
 	scripts/tier unit tests/unit -q
 netns: deps
-	scripts/tier netns tests/netns -q
+	scripts/tier netns tests/netns -q -n auto --dist loadfile
 kernel-lab: deps
 	tests/kernel_lab/run -q
 # Persistence proven by rebooting a NetworkManager guest five times on one disk (also

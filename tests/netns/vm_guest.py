@@ -106,7 +106,7 @@ def initramfs(kernel):
         archive = subprocess.run(['cpio', '-o', '-H', 'newc', '--quiet'], cwd=root, input=names,
                                  capture_output=True, check=True).stdout
         gzip = subprocess.run(['gzip', '-1'], input=archive, capture_output=True, check=True).stdout
-        partial = path + '.part'
+        partial = '%s.part.%d' % (path, os.getpid())  # two test workers may build it at once
         with open(partial, 'wb') as handle:
             handle.write(gzip)
         os.rename(partial, path)
