@@ -27,7 +27,11 @@ import pytest
 
 from netlab import ip_json, run, run_role_play
 
-TIMEOUT = 40
+# The cut-off cases' window. It must outlast the rest of the links call after arming,
+# the reconnection and the whole probe timeout (15 s of retries): a deadline inside the
+# retries would bring SSH back and let the probe pass. Under TCG on a busy machine
+# 40 s was too short once.
+TIMEOUT = 60
 GOOD_CHANGE_TIMEOUT = 150
 HOST_ADDRESS, CONTROLLER = '10.61.100.11', '10.61.100.1'
 RESULT = '/run/kvmnet/checkpoint-host.last.json'
@@ -197,7 +201,7 @@ def test_change_that_cuts_ssh_restores_itself(hypervisor, mgmt):
     else:
         # The jumbo MTU may still let a new connection through (its packets are small):
         # then the full-size probe fails and the role asks for the rollback at once.
-        assert mgmt.get('mtu') and "probe 'path MTU' failed on hv" in failure['msg'], failure
+        assert mgmt.get('mtu') and "probe 'path MTU' failed on hv" in failure['msg'], failure['msg']
         assert result['reason'] == 'requested', result
     assert result['outcome'] == 'rolled_back', result
     assert result['equal'] and result['differences'] == [] and result['leftovers'] == [], result
