@@ -109,8 +109,8 @@ options:
       - Which items the result's RV(items) lists. V(all) lists every item with its interface, as
         its single module returns it (a VM NIC's C(libvirt_xml) included).
       - V(changed) lists only the items that change (or would, in check mode), and counts the
-        others in RV(unchanged). A large topology's no-op then returns a few hundred bytes
-        instead of a megabyte that Ansible checks, copies and sends to the controller.
+        others in RV(unchanged). A large topology's no-op then leaves out a megabyte of
+        unchanged interfaces that Ansible would check, copy and send to the controller.
     type: str
     choices: [all, changed]
     default: all
