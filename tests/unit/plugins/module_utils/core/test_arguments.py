@@ -29,7 +29,7 @@ def canonical_value(entry, rng, depth=0):
         sub.pop('elements', None)
         if elements != 'dict':
             sub.pop('options', None)
-        return [canonical_value(sub, rng, depth + 1) for _ in range(rng.randint(0, 3))]
+        return [canonical_value(sub, rng, depth + 1) for _element in range(rng.randint(0, 3))]
     if kind == 'dict':
         if entry.get('options') is not None:
             return canonical_item(entry['options'], rng, depth + 1)
@@ -62,7 +62,7 @@ def test_canonical_items_validate_exactly_as_ansible_validates_them(name):
     spec = MODULES[name].argument_spec
     quick = QuickSpec(spec)
     rng = random.Random(name)
-    for _ in range(300):
+    for _attempt in range(300):
         raw = canonical_item(spec, rng)
         assert quick.validate(raw) == ansible_result(spec, raw), raw
 
