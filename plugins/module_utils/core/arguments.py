@@ -99,6 +99,9 @@ def _simple(spec):
             return False  # a raw value may be a list, which no set of choices can hold
         if entry.get('elements') not in (None, 'raw') and entry['elements'] not in _EXACT:
             return False
+        if entry.get('type') == 'list' and entry.get('choices') is not None \
+                and entry.get('elements') in (None, 'raw', 'list', 'dict'):
+            return False  # elements that may be lists or dicts cannot be looked up in a set
         if entry.get('options') is not None and (
                 entry.get('type') not in ('dict', 'list') or not _simple(entry['options'])):
             return False

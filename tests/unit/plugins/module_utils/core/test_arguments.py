@@ -106,4 +106,7 @@ def test_validated_params_share_no_list_or_dict_with_the_input_or_the_spec():
 def test_a_spec_feature_it_does_not_know_sends_every_item_to_ansible():
     assert not QuickSpec({'name': {'type': 'str', 'aliases': ['dev']}}).usable
     assert not QuickSpec({'name': {'type': 'path'}}).usable
+    # Choices over elements that may be unhashable: Ansible's validator decides.
+    assert not QuickSpec({'ports': {'type': 'list', 'choices': ['a'], 'elements': 'raw'}}).usable
+    assert QuickSpec({'ports': {'type': 'list', 'choices': ['a'], 'elements': 'str'}}).usable
     assert QuickSpec({'name': {'type': 'path'}}).validate({'name': '/x'}) is None
