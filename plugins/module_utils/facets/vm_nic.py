@@ -14,7 +14,6 @@ import hashlib
 import re
 from collections import OrderedDict
 
-
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import (
     IFNAMSIZ, mac_problem, normalize_mac)
