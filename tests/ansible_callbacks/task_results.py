@@ -47,7 +47,9 @@ class CallbackModule(CallbackBase):
     def _keep(self, result, **status):
         # task and result are the public names from ansible-core 2.19 on.
         task = getattr(result, 'task', None) or result._task  # pylint: disable=protected-access
-        if not task.register:
+        # From ansible-core 2.21 on, register is a mapping of names to projections.
+        names = list(task.register) if isinstance(task.register, Mapping) else [task.register]
+        if not any(names):
             return
         data = getattr(result, 'result', None)
         if not isinstance(data, Mapping):
@@ -56,7 +58,8 @@ class CallbackModule(CallbackBase):
         value.pop('invocation', None)
         value.update(status)
         value.setdefault('changed', False)
-        self.results[task.register] = value
+        for name in names:
+            self.results[name] = value
 
     def v2_runner_on_ok(self, result):
         self._keep(result, failed=False)
