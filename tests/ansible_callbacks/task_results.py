@@ -1,8 +1,8 @@
 # Test helper, not part of the collection: tests/conftest.py's Play enables it.
 """Writes each registered task result of a run to the JSON file KVMNET_TASK_RESULTS.
 
-A task to collect the results would cost the play a module run (copy is three of them),
-which under the kernel lab's emulation is more than a minute. The values are those
+A task to collect the results would cost each play module runs (copy makes several),
+which under the kernel lab's emulation take more than a minute. The values are those
 the register keyword stores: internal keys and the invocation left out, failed and
 skipped from the event.
 """
