@@ -1,13 +1,6 @@
 """Pure logic of the teamd facet: request -> config, validation, comparison."""
 
-import sys
-import tempfile
-
-from conftest import collections_path
-
-sys.path.insert(0, collections_path(tempfile.mkdtemp(prefix='kvmnet-unit-')))
-
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import team as teamd  # noqa: E402
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import team as teamd
 
 
 def config(**kwargs):

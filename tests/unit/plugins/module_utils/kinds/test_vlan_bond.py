@@ -1,14 +1,7 @@
 """Pure logic of the vlan and bond kinds: QoS maps, flag bits, names, the guardrail."""
 
-import sys
-import tempfile
-
-from conftest import collections_path
-
-sys.path.insert(0, collections_path(tempfile.mkdtemp(prefix='kvmnet-unit-')))
-
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import bond, vlan  # noqa: E402
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet  # noqa: E402
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds import bond, vlan
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet
 
 
 def test_qos_map_accepts_dict_and_list_and_drops_zero_targets():
