@@ -292,3 +292,60 @@ def test_a_large_profile_in_one_call_is_what_the_single_modules_build(netns):
         ('bridges', 'brt5'), ('vm_nics', 't1a-0')], changed['plan']
     assert changed['unchanged'] == 4 * count - 2
     assert changed['items'][0]['interface']['ageing_time'] == 1234
+
+
+def mixed_profile(ns, count):
+    """``count`` units of another shape (8 links each): a bridge with an address, a VXLAN
+    with two remotes and port options, a macvlan on the underlay, a veth pair with one
+    end in the bridge, and three VM taps with an MTU and port options."""
+    bridges, vxlans, macvlans, veths, nics = [], [], [], [], []
+    for n in range(1, count + 1):
+        bridge = 'brm%d' % n
+        bridges.append(dict(name=bridge, stp=False, forward_delay=0, mtu=1450,
+                            addresses=['10.9.%d.1/24' % n]))
+        vxlans.append(dict(name='vxm%d' % n, vni=5000 + n, dev='u0', local='192.0.2.1',
+                           remotes=['192.0.2.2', '192.0.2.3'], learning=False,
+                           bridge=dict(name=bridge, isolated=True, cost=7)))
+        macvlans.append(dict(name='mvm%d' % n, parent='u0', mode='bridge' if n % 2 else 'private'))
+        veths.append(dict(name='vem%d' % n, peer='vpm%d' % n, mtu=1450, bridge=bridge))
+        nics.extend(dict(vm='m%dv%d' % (n, k), bridge=bridge, mtu=1450,
+                         port_options=dict(cost=20 + k, learning=k != 1)) for k in range(3))
+    return dict(netns=ns, bridges=bridges, vxlans=vxlans, macvlans=macvlans, veths=veths,
+                vm_nics=nics)
+
+
+def test_a_mixed_profile_in_one_call_is_what_the_single_modules_build(netns):
+    # Addresses, macvlans sharing a parent and veth pairs are read and created by other
+    # paths than the tenant profile's; each is shared by every item of the call.
+    from inprocess import run_module
+    one, each = netns('mix1'), netns('mixs')
+    for ns in (one, each):
+        underlay(ns)
+    count = 25  # 200 links
+    built = run_module(MODULE, mixed_profile(one, count))
+    assert not built.get('failed'), built.get('msg')
+    assert built['changed'] and len(built['items']) == 7 * count
+
+    single = mixed_profile(each, count)
+    for section, module in (('bridges', 'linux_bridge'), ('vxlans', 'vxlan_vtep'),
+                            ('macvlans', 'macvlan_iface'), ('veths', 'veth_pair'),
+                            ('vm_nics', 'kvm_vm_nic')):
+        for item in single[section]:
+            result = run_module('kvmnet.hostnet.' + module, dict(item, netns=each))
+            assert not result.get('failed'), (module, item, result.get('msg'))
+
+    def by_name(ns):
+        # Listed in ifindex order, which follows the order of creation.
+        state = configured(ns)
+        return dict(links=dict((e['ifname'], e) for e in state['links']),
+                    addresses=dict((e['ifname'], e) for e in state['addresses']),
+                    routes=sorted(state['routes'], key=str), fdb=sorted(state['fdb'], key=str))
+
+    state_one = by_name(one)
+    assert len(state_one['links']) == 8 * count + 3  # and lo, u0, u1
+    assert differences(state_one, by_name(each)) == []
+    assert len(state_one['fdb']) == 2 * count
+    assert [a['local'] for a in state_one['addresses']['brm3']['addr_info']
+            if a['family'] == 'inet'] == ['10.9.3.1']
+    again = run_module(MODULE, mixed_profile(one, count))
+    assert not again.get('failed') and not again['changed'], again.get('plan', [])[:5]

@@ -116,9 +116,11 @@ def test_links_decode_as_pyroute2_decodes_them(netns):
     tun = tap.get('IFLA_LINKINFO').get('IFLA_INFO_DATA')
     assert tun.get('IFLA_TUN_OWNER') == pwd.getpwnam('nobody').pw_uid
     assert (tun.get('IFLA_TUN_MULTI_QUEUE'), tun.get('IFLA_TUN_VNET_HDR'), tun.get('IFLA_TUN_TYPE')) == (1, 1, 2)
-    # A kind the lean decoder does not cover is decoded by pyroute2, on demand.
+    # A macvlan's mode and flags by the names pyroute2 gives them; what the lean decoder
+    # leaves out (source MACs) is still decoded by pyroute2, on demand.
     macvlan = by_name['mv0'].get('IFLA_LINKINFO').get('IFLA_INFO_DATA')
-    assert macvlan.get_attr('IFLA_MACVLAN_MODE') == 'bridge'
+    assert (macvlan.get_attr('IFLA_MACVLAN_MODE'), macvlan.get('IFLA_MACVLAN_FLAGS')) == ('bridge', 'none')
+    assert macvlan.get('IFLA_MACVLAN_MACADDR_COUNT') == 0
 
 
 def test_fdb_entries_decode_as_pyroute2_decodes_them(netns):
@@ -160,8 +162,10 @@ def scrubbed(ns):
         if isinstance(value, list):
             return [scrub(v) for v in value]
         return value
-    return json.dumps(sorted((scrub(link) for link in links), key=lambda l: l['ifname']),
-                      sort_keys=True, indent=1)
+    addresses = [(entry['ifname'], scrub(entry['addr_info']))
+                 for entry in ip_json(ns, 'address', 'show')]
+    return json.dumps(dict(links=sorted((scrub(link) for link in links), key=lambda l: l['ifname']),
+                           addresses=sorted(addresses)), sort_keys=True, indent=1)
 
 
 def build(ns, lean):
@@ -180,6 +184,12 @@ def build(ns, lean):
                  vxlan_learning=0, vxlan_udp_csum=1)
         net.call('c', 'link', 'add', ifname='tap0', kind='tuntap', mode='tap',
                  ifr={'no_pi': 1, 'vnet_hdr': 1, 'multi_queue': 0}, uid=0)
+        net.call('c', 'link', 'add', ifname='mv0', kind='macvlan', link=net.index('u0'),
+                 macvlan_mode=1)
+        net.call('c', 'link', 'add', ifname='mvt0', kind='macvtap', link=net.index('u0'),
+                 macvtap_mode=4, address='02:00:00:00:00:02')
+        net.call('c', 'link', 'add', ifname='ve0', kind='veth', mtu=1400,
+                 peer={'ifname': 've1', 'mtu': 1300})
         net.end_batch()
         net.keep_indexes()
         net.begin_batch()
@@ -193,6 +203,11 @@ def build(ns, lean):
         net.call('k', 'link', 'set', index=net.index('br0'), kind='bridge', br_hello_time=300,
                  br_max_age=1200, br_ageing_time=4000)
         net.call('l', 'link', 'set', index=net.index('vx1'), ifalias='kvmnet:host_network')
+        net.call('a', 'addr', 'add', index=net.index('br0'), address='198.51.100.1', prefixlen=24)
+        net.call('a', 'addr', 'replace', index=net.index('br0'), address='198.51.100.1',
+                 prefixlen=24)
+        net.call('a', 'addr', 'add', index=net.index('ve0'), address='203.0.113.1', prefixlen=28)
+        net.call('a', 'addr', 'del', index=net.index('ve0'), address='203.0.113.1', prefixlen=28)
         for name in ('br0', 'vx1', 'tap0'):
             net.call('u', 'link', 'set', index=net.index(name), state='up')
         for peer in ('192.0.2.2', '192.0.2.3', '192.0.2.4'):
@@ -217,6 +232,10 @@ def test_lean_writes_build_what_pyroute2_builds(netns):
     assert fdb == expected_fdb
     assert len(fdb) == 3
     assert '"isolated": true' in built and '"ifalias": "kvmnet:host_network"' in built
+    for made in ('"ifname": "mvt0"', '"ifname": "ve1"', '"local": "198.51.100.1"',
+                 '"mode": "private"'):
+        assert made in built
+    assert '203.0.113.1' not in built
 
 
 def test_a_batch_reports_each_refusal_and_applies_the_rest(netns):
@@ -232,6 +251,15 @@ def test_a_batch_reports_each_refusal_and_applies_the_rest(netns):
     assert [o.code if o else None for o in outcomes] == [None, None, errno.EEXIST, None]
     assert missing[0].get('IFLA_IFNAME') == 'b3' and missing[1] is None
     assert 'b3' in [link['ifname'] for link in ip_json(ns, 'link', 'show')]
+
+
+def test_an_ipv6_address_is_sent_as_pyroute2_sends_it():
+    # IFA_ADDRESS only (IFA_LOCAL is for IPv4); the namespaces here have IPv6 off.
+    request = rtnl.encode('addr', ('replace',), dict(index=7, address='2001:db8::1', prefixlen=64))
+    header = rtnl._IFADDR.unpack_from(request.body)
+    assert header == (10, 64, 0, 0, 7)
+    assert [kind for kind, _start, _end in rtnl.attributes(request.body, rtnl._IFADDR.size,
+                                                           len(request.body))] == [1]
 
 
 @pytest.mark.parametrize('call', [

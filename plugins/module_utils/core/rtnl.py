@@ -61,6 +61,7 @@ RTM_DELLINK = 17
 RTM_GETLINK = 18
 RTM_SETLINK = 19
 RTM_NEWADDR = 20
+RTM_DELADDR = 21
 RTM_GETADDR = 22
 RTM_NEWNEIGH = 28
 RTM_DELNEIGH = 29
@@ -108,6 +109,18 @@ def _operstate(data):
     return OPERSTATES[code] if code < len(OPERSTATES) else code
 
 
+# As pyroute2 names them (a value it has no name for stays a number).
+_MACVLAN_MODES = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
+_MACVLAN_FLAGS = {0: 'none', 1: 'nopromisc'}
+
+
+def _named(names, unpack):
+    def read(data):
+        value = unpack(data)[0]
+        return names.get(value, value)
+    return read
+
+
 READERS = {
     'u8': lambda data: _U8.unpack_from(data)[0],
     'u16': lambda data: _U16.unpack_from(data)[0],
@@ -118,6 +131,8 @@ READERS = {
     'text': _text,
     'ip': _ip,
     'operstate': _operstate,
+    'macvlan_mode': _named(_MACVLAN_MODES, _U32.unpack_from),
+    'macvlan_flags': _named(_MACVLAN_FLAGS, _U16.unpack_from),
 }
 
 
@@ -162,6 +177,7 @@ LINK_ATTRS = {
 IFLA_LINKINFO = 18
 IFLA_PROTINFO = 12
 IFLA_EXT_MASK = 29
+IFLA_TARGET_NETNSID = 46
 IFLA_INFO_KIND = 1
 IFLA_INFO_DATA = 2
 IFLA_INFO_SLAVE_DATA = 5
@@ -213,7 +229,15 @@ ADDR_ATTRS = {
     8: ('IFA_FLAGS', 'u32'),
 }
 # IFLA_INFO_DATA of these kinds, IFLA_INFO_SLAVE_DATA of these master kinds.
-KIND_DATA = {'bridge': BRIDGE_DATA, 'vxlan': VXLAN_DATA, 'tun': TUN_DATA}
+MACVLAN_DATA = {
+    1: ('IFLA_MACVLAN_MODE', 'macvlan_mode'),
+    2: ('IFLA_MACVLAN_FLAGS', 'macvlan_flags'),
+    6: ('IFLA_MACVLAN_MACADDR_COUNT', 'u32'),
+}
+MACVTAP_DATA = dict((kind, (name.replace('MACVLAN', 'MACVTAP'), fmt))
+                    for kind, (name, fmt) in MACVLAN_DATA.items())
+KIND_DATA = {'bridge': BRIDGE_DATA, 'vxlan': VXLAN_DATA, 'tun': TUN_DATA,
+             'macvlan': MACVLAN_DATA, 'macvtap': MACVTAP_DATA}
 SLAVE_DATA = {'bridge': BRPORT_DATA}
 NEIGH_ATTRS = {
     1: ('NDA_DST', 'ip'),
@@ -554,11 +578,15 @@ for _table in (BRIDGE_DATA, VXLAN_DATA):
     for _kind, (_name, _fmt) in _table.items():
         # pyroute2 keywords: IFLA_BR_FORWARD_DELAY -> br_forward_delay
         _BY_KEYWORD[_name[len('IFLA_'):].lower()] = (_kind, 'ip4' if _fmt == 'ip' else _fmt)
-_KIND_PREFIX = {'bridge': 'br_', 'vxlan': 'vxlan_'}
+# Encoded only (read through pyroute2): the mode of a macvlan or macvtap.
+_BY_KEYWORD['macvlan_mode'] = _BY_KEYWORD['macvtap_mode'] = (1, 'u32')
+_KIND_PREFIX = {'bridge': 'br_', 'vxlan': 'vxlan_', 'macvlan': 'macvlan_', 'macvtap': 'macvtap_',
+                'veth': 'veth_'}
+VETH_INFO_PEER = 1
 _BRPORT_KEYWORDS = dict((name[len('IFLA_BRPORT_'):].lower(), (kind, fmt))
                         for kind, (name, fmt) in BRPORT_DATA.items())
 _LINK_KEYWORDS = {'mtu': (4, 'u32'), 'address': (1, 'mac'), 'master': (10, 'u32'),
-                  'ifalias': (20, 'text'), 'ifname': (3, 'text')}
+                  'ifalias': (20, 'text'), 'ifname': (3, 'text'), 'link': (5, 'u32')}
 _STATE_FLAGS = {'up': IFF_UP, 'down': 0}
 
 
@@ -586,6 +614,8 @@ def encode(method, args, kwargs):
             return _encode_brport(dict(kwargs))
         if method == 'fdb':
             return _encode_fdb(verb, dict(kwargs))
+        if method == 'addr':
+            return _encode_addr(verb, kwargs)
     except (KeyError, ValueError, TypeError, struct.error, OSError):
         return None
     return None
@@ -622,6 +652,11 @@ def _encode_link(verb, kwargs):
             if keyword.startswith(prefix) and keyword in _BY_KEYWORD:
                 attr, fmt = _BY_KEYWORD[keyword]
                 data.append(nla(attr, WRITERS[fmt](kwargs.pop(keyword))))
+        if kind == 'veth' and verb == 'add':
+            peer = _veth_peer(kwargs.pop('peer', None))
+            if peer is None:
+                return None
+            data.append(peer)
         info = [nla(IFLA_INFO_KIND, WRITERS['text'](kind)[:-1])]
         if data:
             info.append(nest(IFLA_INFO_DATA, data))
@@ -642,6 +677,36 @@ def _encode_link(verb, kwargs):
         request_flags = NLM_F_REQUEST | NLM_F_ACK
     return Request(message_type, request_flags,
                    _IFINFO.pack(AF_UNSPEC, 0, index, flags, change) + b''.join(parts))
+
+
+def _veth_peer(peer):
+    """VETH_INFO_PEER (an ifinfomsg and its attributes) for pyroute2's ``peer`` of a
+    veth in this namespace, or None for one this module does not encode."""
+    if not isinstance(peer, dict) or not peer.get('ifname') or set(peer) - set(('ifname', 'mtu', 'address')):
+        return None
+    attrs = [nla(_LINK_KEYWORDS[keyword][0], WRITERS[_LINK_KEYWORDS[keyword][1]](value))
+             for keyword, value in sorted(peer.items())]
+    return nla(VETH_INFO_PEER, _IFINFO.pack(AF_UNSPEC, 0, 0, 0, 0) + b''.join(attrs))
+
+
+_ADDR_VERBS = {
+    'add': (RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL),
+    'replace': (RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE),
+    'del': (RTM_DELADDR, 0),
+}
+
+
+def _encode_addr(verb, kwargs):
+    """An address as pyroute2 sends it: IFA_ADDRESS, and IFA_LOCAL for IPv4."""
+    if verb not in _ADDR_VERBS or set(kwargs) != set(('index', 'address', 'prefixlen')):
+        return None
+    message_type, flags = _ADDR_VERBS[verb]
+    address = str(kwargs['address'])
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    packed = socket.inet_pton(family, address)
+    parts = [nla(1, packed)] + ([nla(2, packed)] if family == socket.AF_INET else [])
+    return Request(message_type, NLM_F_REQUEST | NLM_F_ACK | flags,
+                   _IFADDR.pack(family, int(kwargs['prefixlen']), 0, 0, kwargs['index']) + b''.join(parts))
 
 
 def _present(parts):
@@ -702,9 +767,12 @@ def link_get_index(index):
                    + nla(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS)))
 
 
-def link_dump(master=None, kind=None):
-    """RTM_GETLINK dump, filtered by the kernel by master ifindex or kind."""
+def link_dump(master=None, kind=None, netnsid=None):
+    """RTM_GETLINK dump, filtered by the kernel by master ifindex or kind; with
+    ``netnsid``, of the namespace the socket's one knows by that id."""
     parts = [nla(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS))]
+    if netnsid is not None:
+        parts.append(nla(IFLA_TARGET_NETNSID, _S32.pack(netnsid)))
     if master is not None:
         parts.append(nla(10, _U32.pack(master)))
     if kind is not None:

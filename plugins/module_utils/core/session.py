@@ -94,6 +94,8 @@ _MOVES = frozenset(('ifname', 'net_ns_fd', 'net_ns_pid', 'target_netnsid'))
 _MAC_INDEX = ('mac index',)
 # Key of the names prefetch() read in this phase.
 _PREFETCHED = ('prefetched',)
+# Key prefix of values derived from remembered reads (derived()).
+_DERIVED = 'derived'
 # Filtered dumps of one kind per read phase before one whole dump serves the rest.
 MANY_DUMPS = 16
 
@@ -163,6 +165,8 @@ class NetlinkSession:
         self._indexes = None
         # Links a batch will create: check() and plan() may treat them as present.
         self._promised = {}
+        # Links this session asked the kernel to create, their ifindex not looked up yet.
+        self._created = set()
         self._imagining = False
         # Queued writes while batching (see begin_batch()).
         self._queue = None
@@ -258,10 +262,10 @@ class NetlinkSession:
     def index(self, name):
         if self._indexes is not None and name in self._indexes:
             return self._indexes[name]
-        if self._indexes is not None and name in self._promised and \
-                (self._memo is None or name not in self._memo):
-            # The links this run creates are looked up once, together.
-            unknown = [other for other in self._promised if other not in self._indexes]
+        if self._indexes is not None and name in self._created:
+            # The links created since the last such lookup are looked up together.
+            unknown = [other for other in self._created if other not in self._indexes]
+            self._created.clear()
             for other, state in zip(unknown, self._get_links(
                     [rtnl.link_get(other) for other in unknown], 'reading the links created')):
                 if state is not None:
@@ -329,12 +333,9 @@ class NetlinkSession:
         kwargs = {'table': table}
         if family:
             kwargs['family'] = family
-        routes = []
-        for msg in self.ipr.route('dump', **kwargs):
-            if oif is not None and msg.get('RTA_OIF') != oif:
-                continue
-            routes.append(msg)
-        return routes
+        # call(): remembered for the read phase, as every bridge with addresses asks.
+        return [msg for msg in self.call('reading routes', 'route', 'dump', **kwargs)
+                if oif is None or msg.get('RTA_OIF') == oif]
 
     def default_routes(self, family):
         return [r for r in self.routes(family=family) if r['dst_len'] == 0 and r['type'] == 1]
@@ -382,6 +383,10 @@ class NetlinkSession:
     def call(self, action, method, *args, **kwargs):
         """Run an IPRoute request; translate kernel errors into operator advice."""
         kind = kwargs.get('kind') if args and args[0] == 'add' else None
+        if method == 'link' and kind:
+            peer = kwargs.get('peer')
+            self._created.update(name for name in (
+                kwargs.get('ifname'), peer.get('ifname') if isinstance(peer, dict) else None) if name)
         reading = bool(args) and args[0] in ('dump', 'get')
         if self._memo and not reading:
             self._memo.clear()  # a write makes what was remembered stale
@@ -495,6 +500,17 @@ class NetlinkSession:
         if self._memo is None:
             self._memo = {}
 
+    def derived(self, key, compute):
+        """``compute()``, made once per read phase while remember() is on: a value
+        built from a whole-host read (every local address) that each of hundreds
+        of items asks for."""
+        if self._memo is None:
+            return compute()
+        key = (_DERIVED, key)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def forget(self, indexes=False):
         """Drop remembered reads; with ``indexes``, the remembered ifindexes too."""
         self._memo = None
@@ -572,11 +588,13 @@ class NetlinkSession:
                                           'reading the FDB of ifindex %s' % index)
                 if msg['ifindex'] == index]
 
-    def links_of_kind(self, kind):
-        """Every link of IFLA_INFO_KIND ``kind``; the kernel filters the dump (4.6+)."""
-        return [LinkState(m) for m in self._dump(rtnl.link_dump(kind=kind), rtnl.decode_link,
-                                                 'reading the %s links' % kind)
-                if _kind_of(m) == kind]
+    def links_of_kind(self, kind, netnsid=None):
+        """Every link of IFLA_INFO_KIND ``kind``; the kernel filters the dump (4.6+).
+        ``netnsid``: those of the namespace this one knows by that id (4.20+)."""
+        return [LinkState(m) for m in self._dump(
+            rtnl.link_dump(kind=kind, netnsid=netnsid), rtnl.decode_link, 'reading the %s links%s'
+            % (kind, ' of namespace id %s' % netnsid if netnsid is not None else ''))
+            if _kind_of(m) == kind]
 
 
 def family_of(address):

@@ -110,8 +110,11 @@ class Item(Facet):
             net, lambda facet: facet.plan(net, current[facet.title])) for op in found]
         operations.extend(self._marker_ops(current))
         operations.extend(self._keep_mac_ops(current))
-        # teamd changes links outside netlink, macvlans move between namespaces.
-        out_of_band = self.section in ('teams', 'macvlans')
+        # teamd changes links outside netlink; a macvlan made in another namespace
+        # moves into this one.
+        out_of_band = self.section == 'teams' or (
+            self.section == 'macvlans'
+            and self.params.get('target_netns') not in (None, self.params.get('netns')))
         self.operations = [_forgetting(op, indexes=out_of_band) for op in operations]
         return self.operations
 

@@ -32,6 +32,7 @@ __metaclass__ = type
 
 import os
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_FDB
@@ -133,6 +134,8 @@ class MacvlanKind(LinkKind):
 
     def source_macs(self, state):
         """The source-mode MAC list of a LinkState (the kernel returns it newest first)."""
+        if state.data.get(self.prefix + 'MACADDR_COUNT') == 0:
+            return []  # nothing to decode; a kernel that sends no count has its list read
         data = state.data.get(self.prefix + 'MACADDR_DATA')
         if not data or isinstance(data, (str, bytes)):
             return []
@@ -153,23 +156,47 @@ def mode_of(state):
     return _MODE.decode(state.data.get('IFLA_%s_MODE' % state.kind.upper()))
 
 
-def _macvlans_on(session, where, parent, **request):
+def _macvlans_on(session, parent, netnsid=None):
     """The macvlans and macvtaps on ``parent`` that ``session`` sees (in another
-    namespace with IFLA_IF_NETNSID); the kernel filters the dump by kind (4.6+)."""
-    found = []
-    for kind in MACVLAN_KINDS:
-        msgs = session.call('reading the %s links of %s' % (kind, where), 'link', 'dump',
-                            **compat.dump_arguments(
-                                lambda msg, kind=kind: _kind_of(msg) == kind,
-                                IFLA_LINKINFO={'attrs': [('IFLA_INFO_KIND', kind)]}, **request))
-        found.extend(other for other in (LinkState(msg) for msg in msgs)
-                     if other.parent == parent.index)
-    return found
+    namespace with IFLA_TARGET_NETNSID); the kernel filters the dump by kind (4.6+)."""
+    return [other for kind in MACVLAN_KINDS for other in session.links_of_kind(kind, netnsid)
+            if other.parent == parent.index]
 
 
-def _kind_of(msg):
-    info = msg.get('IFLA_LINKINFO')
-    return info.get('IFLA_INFO_KIND') if info else None
+# _endpoints_on: the namespace of the endpoints read in the origin's own namespace.
+_OWN = object()
+
+
+def _endpoints_on(origin, origin_name, parent):
+    """[(namespace, LinkState)] of every macvlan/macvtap on ``parent``: _OWN for those
+    in ``origin`` (the session of namespace ``origin_name``), else the named namespace
+    (None: the host) they sit in. Made once per read phase: every endpoint of a parent
+    asks, and each answer costs a dump per namespace.
+
+    They are read from ``origin`` (RTM_GETLINK with IFLA_TARGET_NETNSID, kernel 4.20+):
+    no namespace is entered, one dump per namespace, and only the namespaces whose
+    links point back at ``origin`` are looked at further.
+    """
+    def read():
+        found = [(_OWN, other) for other in _macvlans_on(origin, parent)
+                 if other.link_netnsid is None]
+        elsewhere = [name for name in _named_namespaces() if name != origin_name]
+        if origin_name is not None:
+            elsewhere.insert(0, None)
+        back = None
+        for namespace in elsewhere:
+            nsid = _peer_id(origin, namespace)
+            if nsid is None:
+                continue
+            there = [other for other in _macvlans_on(origin, parent, netnsid=nsid)
+                     if other.link_netnsid is not None]
+            if there and back is None:
+                # Read this way, a link names its lower device's namespace by the id the
+                # reader has for it: for origin, origin's id for itself.
+                back = _origin_id_in(origin, origin_name, None)
+            found.extend((namespace, other) for other in there if other.link_netnsid == back)
+        return found
+    return origin.derived(('macvlan endpoints on', parent.index), read)
 
 
 def _namespace_path(namespace):
@@ -210,6 +237,10 @@ def _origin_id_in(session, origin, nsid):
         os.close(handle)
 
 
+def _where(namespace):
+    return 'namespace %s' % namespace if namespace else 'the host'
+
+
 def _named_namespaces():
     try:
         return sorted(os.listdir(NETNS_DIR))
@@ -237,10 +268,20 @@ class MacvlanLink(LinkFacet):
         return [self.origin] if self.target is not None else []
 
     def where(self, namespace):
-        return 'namespace %s' % namespace if namespace else 'the host'
+        return _where(namespace)
 
     def origin_session(self):
         return self.session_factory(self.origin)
+
+    @contextmanager
+    def parent_side(self, net):
+        """A session of the parent's namespace: the run's own when that is the one (its
+        remembered reads then serve every endpoint of the call), else a new one."""
+        if self.target is None and net.netns == self.origin:
+            yield net
+        else:
+            with self.origin_session() as origin:
+                yield origin
 
     # ---- validation -------------------------------------------------------------
     def validate(self):
@@ -314,7 +355,7 @@ class MacvlanLink(LinkFacet):
                             % (self.name, self.where(self.origin), self.where(self.target),
                                self.name, self.target))
         parent_name = self.wanted.get('parent')
-        with self.origin_session() as origin:
+        with self.parent_side(net) as origin:
             parent = origin.link(parent_name)
             if parent is None:
                 problems.append('parent %s does not exist in %s: give the lower device the '
@@ -335,34 +376,15 @@ class MacvlanLink(LinkFacet):
         """(name, mode) of the other macvlans/macvtaps on ``parent``, in any namespace.
 
         The kernel counts them all (a passthru parent carries one endpoint), so links
-        in the host or any named namespace count too. They are read from ``origin``
-        (RTM_GETLINK with IFLA_TARGET_NETNSID, kernel 4.20+): no namespace is entered,
-        one dump per namespace, and only the namespaces whose links point back at
-        ``origin`` are looked at further.
+        in the host or any named namespace count too (see _endpoints_on).
         """
         found = []
-        for other in _macvlans_on(origin, 'its own namespace', parent):
-            if other.link_netnsid is None and not (self.target is None and other.name == self.name):
-                found.append((other.name, mode_of(other)))
-        elsewhere = [name for name in _named_namespaces() if name != self.origin]
-        if self.origin is not None:
-            elsewhere.insert(0, None)
-        for namespace in elsewhere:
-            nsid = _peer_id(origin, namespace)
-            if nsid is None:
-                continue
-            there = _macvlans_on(origin, self.where(namespace), parent, IFLA_IF_NETNSID=nsid)
-            candidates = [other for other in there
-                          if other.link_netnsid is not None
-                          and not (namespace == self.target and other.name == self.name)]
-            if not candidates:
-                continue
-            # Read this way, a link names its lower device's namespace by the id the
-            # reader has for it: for origin, origin's id for itself.
-            back = _origin_id_in(origin, self.origin, None)
-            for other in candidates:
-                if other.link_netnsid == back:
-                    found.append(('%s (in %s)' % (other.name, self.where(namespace)), mode_of(other)))
+        for namespace, other in _endpoints_on(origin, self.origin, parent):
+            if namespace is _OWN:
+                if not (self.target is None and other.name == self.name):
+                    found.append((other.name, mode_of(other)))
+            elif not (namespace == self.target and other.name == self.name):
+                found.append(('%s (in %s)' % (other.name, self.where(namespace)), mode_of(other)))
         return found
 
     def _will_create(self, current):

@@ -145,8 +145,9 @@ class VxlanLinkFacet(LinkFacet):
 
 def host_addresses(net):
     """Every local address of the session's namespace, as text."""
-    return set(msg.get('IFA_LOCAL') or msg.get('IFA_ADDRESS')
-               for msg in net.call('reading addresses', 'addr', 'dump'))
+    return net.derived('host addresses', lambda: set(
+        msg.get('IFA_LOCAL') or msg.get('IFA_ADDRESS')
+        for msg in net.call('reading addresses', 'addr', 'dump')))
 
 
 KIND = VxlanKind()
