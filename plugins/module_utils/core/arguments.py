@@ -5,7 +5,8 @@
 
 Ansible's ArgumentSpecValidator costs about 0.1 ms per item: a quarter of a
 2,000-link no-op. Most items are already what the validator returns, apart from
-the defaults: every value of its option's type, no alias, nothing unknown.
+the defaults: every value of its option's type (or an int for a float), no alias,
+nothing unknown.
 ``QuickSpec.validate`` recognises exactly those, from the same spec, and fills the
 defaults as Ansible does; anything else (a value to convert, a missing required
 option, an unknown key, a choice not offered, any spec feature it does not know)
@@ -26,12 +27,14 @@ _EXACT = {'str': (str,), 'int': (int,), 'float': (float,), 'bool': (bool,),
 
 
 class _Option:
-    __slots__ = ('name', 'types', 'default', 'choices', 'required', 'elements', 'sub')
+    __slots__ = ('name', 'types', 'to_float', 'default', 'choices', 'required', 'elements', 'sub')
 
     def __init__(self, name, spec):
         self.name = name
         kind = spec.get('type', 'str')
         self.types = None if kind == 'raw' else _EXACT[kind]
+        # forward_delay: 0 is as common as 0.0; Ansible turns the int into a float.
+        self.to_float = kind == 'float'
         self.default = spec.get('default')
         self.choices = frozenset(spec['choices']) if spec.get('choices') is not None else None
         self.required = bool(spec.get('required'))
@@ -72,7 +75,9 @@ class QuickSpec:
 def _checked(option, value):
     """The value as the validator returns it, or None when it is not canonical."""
     if option.types is not None and (type(value) not in option.types):
-        return None
+        if not (option.to_float and isinstance(value, int) and not isinstance(value, bool)):
+            return None
+        value = float(value)
     if isinstance(value, list):
         if option.elements is not None and any(type(v) not in option.elements for v in value):
             return None
