@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 APT_PACKAGES := iproute2 iputils-ping qemu-system-x86 linux-image-amd64 busybox-static \
-                libteam-utils cpio docker.io debootstrap git rsync shellcheck openssh-client
+                libteam-utils cpio docker.io debootstrap git rsync shellcheck openssh-client \
+                nftables
 
 .PHONY: help deps venv test unit netns kernel-lab reboot-proof matrix molecule confirm lint sanity lab lab-down site clean
 
