@@ -40,7 +40,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.runner import (
     LinkModule, link_argument_spec, link_summary)
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, LinkState, NetlinkSession
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.session import NETNS_DIR, NetlinkSession
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import Codec, mac_problem, normalize_mac
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
