@@ -22,8 +22,9 @@ else in the collection checks pyroute2 versions; it opens its sockets through
   reason (0.7.3 and later read them alike).
 - Attributes: messages are read with ``msg.get('IFLA_...')``, which every supported
   version provides.
-- Filtered dumps (``dump_arguments``), namespace ids (``set_netnsid``) and team links
-  (``_kernel_handles_teams``) are spelled or handled differently before 0.9.
+- Namespace ids (``set_netnsid``) and team links (``_kernel_handles_teams``) are
+  spelled or handled differently before 0.9. Filtered dumps no longer go through
+  pyroute2 (core/rtnl.py builds them).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -234,22 +235,6 @@ def inside(netns):
             _setns(home)
     finally:
         os.close(home)
-
-
-def dump_arguments(match, **request):
-    """Keywords for an IPRoute ``dump`` that the kernel filters by ``request`` where it
-    can, and that returns only the messages ``match`` accepts.
-
-    0.9 puts ``request`` into the dump request and checks ``dump_filter`` on replies.
-    0.7/0.8 call that check ``match``; without it they turn every keyword into a
-    check of their own on replies, and one they cannot decode drops every message,
-    so there only the address family goes into the request.
-    """
-    load()  # the keywords depend on its version
-    if found_version() >= (0, 9):
-        return dict(request, dump_filter=match)
-    return dict(((key, value) for key, value in request.items() if key == 'family'),
-                match=match)
 
 
 def set_netnsid(ipr, fd):

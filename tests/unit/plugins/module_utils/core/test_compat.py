@@ -76,18 +76,3 @@ def test_a_supported_version_has_no_problem(monkeypatch):
     monkeypatch.setattr(compat, 'IMPORT_ERROR', None)
     monkeypatch.setattr(compat, 'found_version', lambda: (0, 7, 3))
     assert compat.problem() is None
-
-
-def match(msg):
-    return msg.get('IFLA_MASTER') == 3
-
-
-def test_dump_keywords_of_0_9_let_the_kernel_filter(monkeypatch):
-    monkeypatch.setattr(compat, 'found_version', lambda: (0, 9, 7))
-    assert compat.dump_arguments(match, master=3, family=7) == dict(
-        master=3, family=7, dump_filter=match)
-
-
-def test_dump_keywords_of_0_7_keep_only_the_family_and_match(monkeypatch):
-    monkeypatch.setattr(compat, 'found_version', lambda: (0, 7, 3))
-    assert compat.dump_arguments(match, master=3, family=7) == dict(family=7, match=match)
