@@ -10,12 +10,16 @@
 Run under the Docker lock, as root, with the lab up (make lab):
   flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py profile [--old] [--at REV] [50]
   flock /tmp/kvmnet-docker.lock .venv/bin/python benchmarks/lab_fleet.py fleet [--no-confirm] [2 8 20]
-The fleet run leaves the lab at 2 hosts again. Prints figures only.
+The fleet run leaves the lab at 2 hosts again. Prints figures only: wall seconds, and
+the CPU seconds of the controller, of the lab hosts (containers) and of Docker, which
+show what a lab whose hosts share the controller's cores adds to the wall time.
 """
 
+import glob
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,12 +47,50 @@ def lab_env(hosts=2):
     return env
 
 
+def containers_cpu():
+    """CPU seconds used so far by every container of the lab's Docker (cgroup v1 or v2)."""
+    v1 = '/sys/fs/cgroup/cpuacct/docker/cpuacct.usage'
+    if os.path.exists(v1):
+        with open(v1) as handle:
+            return int(handle.read()) / 1e9
+    total = 0
+    for stat in glob.glob('/sys/fs/cgroup/docker/*/cpu.stat') + \
+            glob.glob('/sys/fs/cgroup/system.slice/docker-*.scope/cpu.stat'):
+        with open(stat) as handle:
+            total += int(dict(line.split() for line in handle)['usage_usec']) / 1e6
+    return total
+
+
+def docker_cpu():
+    """CPU seconds used so far by dockerd, containerd and the containers' shims."""
+    total = 0
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/stat' % pid) as handle:
+                fields = handle.read().rsplit(')', 1)
+        except (OSError, ValueError):
+            continue
+        if fields[0].split('(', 1)[-1].startswith(('dockerd', 'containerd')):
+            stat = fields[1].split()
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf('SC_CLK_TCK')
+    return total
+
+
+def cpu_now():
+    """(controller: ansible-playbook and what it ran, the lab's hosts, Docker) CPU seconds."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, containers_cpu(), docker_cpu()
+
+
 def timed_playbook(env, playbook, *extra):
+    """(wall seconds, changed count, CPU seconds of controller, hosts and Docker)."""
+    cpu_before = cpu_now()
     started = time.perf_counter()
     proc = subprocess.run(['ansible-playbook', '-i', env['KVMNET_LAB_INVENTORY'], playbook]
                           + list(extra), cwd=REPO, env=env, capture_output=True, text=True,
                           check=False)
     seconds = time.perf_counter() - started
+    cpu = tuple(after - before for after, before in zip(cpu_now(), cpu_before))
     if proc.returncode != 0:
         descriptor, log = tempfile.mkstemp(prefix='kvmnet-bench-failed-', suffix='.log')
         with os.fdopen(descriptor, 'w') as handle:
@@ -60,7 +102,16 @@ def timed_playbook(env, playbook, *extra):
         print('    %s' % line.strip())
     recap = [line for line in proc.stdout.splitlines() if 'changed=' in line]
     changed = sum(int(line.split('changed=')[1].split()[0]) for line in recap)
-    return seconds, changed
+    return seconds, changed, cpu
+
+
+# CPU seconds of the create, then of the no-op: the controller (ansible-playbook and the
+# processes it ran), the lab's hosts (their containers) and Docker (daemons and shims).
+CPU_HEADER = 'cpu create: controller hosts docker | cpu no-op: the same'
+
+
+def cpu_text(cpu):
+    return '%6.1f %6.1f %6.1f' % cpu
 
 
 def profile_vars(networks):
@@ -143,14 +194,15 @@ def profile(networks, with_old, revisions=()):
         plays.append(('one task per item (0.1.0)', play_file(work, old_role(work))))
     print('%d links per host on 2 hosts, forks 20; wall seconds of ansible-playbook'
           % (4 * networks))
-    print('%-28s %10s %10s %10s' % ('role', 'create', 'no-op', 'changed'))
+    print('%-28s %10s %10s %10s   %s' % ('role', 'create', 'no-op', 'changed', CPU_HEADER))
     default_routes(env, 2)
     try:
         for label, play in plays:
             delete_links(env, 2, networks)
-            create, _changed = timed_playbook(env, play, '-e', '@' + variables)
-            noop, changed = timed_playbook(env, play, '-e', '@' + variables)
-            print('%-28s %10.1f %10.1f %10d' % (label, create, noop, changed))
+            create, _changed, create_cpu = timed_playbook(env, play, '-e', '@' + variables)
+            noop, changed, noop_cpu = timed_playbook(env, play, '-e', '@' + variables)
+            print('%-28s %10.1f %10.1f %10d   %s | %s' % (
+                label, create, noop, changed, cpu_text(create_cpu), cpu_text(noop_cpu)))
             sys.stdout.flush()
     finally:
         delete_links(env, 2, networks)
@@ -159,7 +211,7 @@ def profile(networks, with_old, revisions=()):
 
 def fleet(sizes, extra):
     print('playbooks/site.yml %s, forks 20; wall seconds of ansible-playbook' % ' '.join(extra))
-    print('%6s %10s %10s %10s' % ('hosts', 'create', 'no-op', 'changed'))
+    print('%6s %10s %10s %10s   %s' % ('hosts', 'create', 'no-op', 'changed', CPU_HEADER))
     try:
         for hosts in sizes:
             env = lab_env(hosts)
@@ -169,9 +221,10 @@ def fleet(sizes, extra):
             # Every host bare but for its default route: a create builds the whole overlay.
             delete_overlay(env, hosts)
             default_routes(env, hosts)
-            create, _changed = timed_playbook(env, site, *extra)
-            noop, changed = timed_playbook(env, site, *extra)
-            print('%6d %10.1f %10.1f %10d' % (hosts, create, noop, changed))
+            create, _changed, create_cpu = timed_playbook(env, site, *extra)
+            noop, changed, noop_cpu = timed_playbook(env, site, *extra)
+            print('%6d %10.1f %10.1f %10d   %s | %s' % (
+                hosts, create, noop, changed, cpu_text(create_cpu), cpu_text(noop_cpu)))
             sys.stdout.flush()
     finally:
         subprocess.run([os.path.join(REPO, 'lab', 'lab'), 'up'], cwd=REPO, env=lab_env(2),

@@ -13,11 +13,17 @@ side by side in one run (each in its own throwaway namespace):
   per link    with --per-link N: 0.1.0's way, one module process per link
               (linux_bridge, vxlan_vtep, kvm_vm_nic), for N networks only
 
+--profile mixed times another shape, 8 links per unit (N = 250 is 2,000 links): a
+bridge with an address, a VXLAN with two remotes and port options, a macvlan on the
+underlay, a veth pair with one end in the bridge, three VM taps with an MTU and port
+options.
+
 Prints figures only; run as root:
-  .venv/bin/python benchmarks/tenant_networks.py [--playbook] [--per-link 10] [N ...]
+  .venv/bin/python benchmarks/tenant_networks.py [--profile mixed] [--playbook] [--per-link 10] [N ...]
 """
 
 import argparse
+import collections
 import json
 import os
 import resource
@@ -29,7 +35,8 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-LOCAL, PEER = '192.0.2.1', '192.0.2.2'  # only inside the benchmark's own namespace
+# Only inside the benchmark's own namespaces.
+LOCAL, PEER, OTHER_PEER = '192.0.2.1', '192.0.2.2', '192.0.2.3'
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
@@ -44,7 +51,7 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.vm_nic impor
     guest_mac, host_side_mac, nic_name)
 
 
-def topology(count, netns):
+def tenant_topology(count, netns):
     """host_network arguments for ``count`` tenant networks."""
     bridges, vxlans, nics = [], [], []
     for n in range(1, count + 1):
@@ -55,7 +62,7 @@ def topology(count, netns):
     return dict(netns=netns, bridges=bridges, vxlans=vxlans, vm_nics=nics)
 
 
-def ip_batch(count):
+def tenant_ip_batch(count):
     """The same links with ip -batch and bridge -batch: (ip lines, bridge lines)."""
     ip, fdb = [], []
     for n in range(1, count + 1):
@@ -72,6 +79,59 @@ def ip_batch(count):
         ip.append('link set %s up' % bridge)
         fdb.append('fdb append 00:00:00:00:00:00 dev %s dst %s' % (vxlan, PEER))
     return ip, fdb
+
+
+def mixed_topology(count, netns):
+    """host_network arguments for ``count`` units of the mixed profile."""
+    bridges, vxlans, macvlans, veths, nics = [], [], [], [], []
+    for n in range(1, count + 1):
+        bridge = 'brm%d' % n
+        bridges.append(dict(name=bridge, stp=False, forward_delay=0, mtu=1450,
+                            addresses=['10.%d.%d.1/24' % (n // 250, n % 250)]))
+        vxlans.append(dict(name='vxm%d' % n, vni=5000 + n, dev='u0', local=LOCAL,
+                           remotes=[PEER, OTHER_PEER], learning=False,
+                           bridge=dict(name=bridge, isolated=True, cost=7)))
+        macvlans.append(dict(name='mvm%d' % n, parent='u0', mode='bridge'))
+        veths.append(dict(name='vem%d' % n, peer='vpm%d' % n, mtu=1450, bridge=bridge))
+        nics.extend(dict(vm='m%dv%d' % (n, k), bridge=bridge, mtu=1450,
+                         port_options=dict(cost=20 + k, learning=False)) for k in range(3))
+    return dict(netns=netns, bridges=bridges, vxlans=vxlans, macvlans=macvlans, veths=veths,
+                vm_nics=nics)
+
+
+def mixed_ip_batch(count):
+    """The mixed profile with ip -batch and bridge -batch: (ip lines, bridge lines)."""
+    ip, bridge_lines = [], []
+    for n in range(1, count + 1):
+        bridge, vxlan = 'brm%d' % n, 'vxm%d' % n
+        ip.append('link add %s mtu 1450 type bridge stp_state 0 forward_delay 0' % bridge)
+        ip.append('addr add 10.%d.%d.1/24 dev %s' % (n // 250, n % 250, bridge))
+        ip.append('link add %s type vxlan id %d dstport 4789 local %s dev u0 nolearning'
+                  % (vxlan, 5000 + n, LOCAL))
+        ip.append('link set %s master %s up' % (vxlan, bridge))
+        bridge_lines.append('link set dev %s isolated on cost 7' % vxlan)
+        bridge_lines.extend('fdb append 00:00:00:00:00:00 dev %s dst %s' % (vxlan, peer)
+                            for peer in (PEER, OTHER_PEER))
+        ip.append('link add mvm%d link u0 type macvlan mode bridge' % n)
+        ip.append('link set mvm%d up' % n)
+        ip.append('link add vem%d mtu 1450 type veth peer name vpm%d mtu 1450' % (n, n))
+        ip.append('link set vem%d master %s up' % (n, bridge))
+        ip.append('link set vpm%d up' % n)
+        for k in range(3):
+            vm = 'm%dv%d' % (n, k)
+            tap = nic_name(vm, 0)
+            ip.append('tuntap add dev %s mode tap' % tap)
+            ip.append('link set %s address %s mtu 1450 master %s up' % (
+                tap, host_side_mac(guest_mac(vm, 0)), bridge))
+            bridge_lines.append('link set dev %s cost %d learning off' % (tap, 20 + k))
+        ip.append('link set %s up' % bridge)
+    return ip, bridge_lines
+
+
+Profile = collections.namedtuple('Profile', 'links_per_unit topology ip_batch')
+PROFILES = dict(tenant=Profile(4, tenant_topology, tenant_ip_batch),
+                mixed=Profile(8, mixed_topology, mixed_ip_batch))
+PROFILE = PROFILES['tenant']  # main() sets the one asked for
 
 
 class Namespace:
@@ -92,7 +152,18 @@ class Namespace:
                               capture_output=True, **kwargs)
 
     def __exit__(self, *exc):
-        subprocess.run(['ip', 'netns', 'del', self.name], check=False)
+        # Deleted at the end: the kernel tears a namespace of 2,000 links down in the
+        # background for seconds, holding the lock every netlink write waits for, and
+        # would slow whatever is timed next by that much.
+        LEFT.append(self.name)
+
+    @staticmethod
+    def delete_all():
+        while LEFT:
+            subprocess.run(['ip', 'netns', 'del', LEFT.pop()], check=False)
+
+
+LEFT = []
 
 
 def children_cpu():
@@ -114,7 +185,7 @@ def timed_cpu(step):
 
 
 def run_ip_batch(count):
-    ip, fdb = ip_batch(count)
+    ip, fdb = PROFILE.ip_batch(count)
     with Namespace('ip') as ns:
         def create():
             ns.run('ip', '-batch', '-', input='\n'.join(ip).encode())
@@ -143,13 +214,13 @@ def module_process(args):
 
 def run_module(count):
     with Namespace('mod') as ns:
-        create, create_cpu, result = timed_cpu(lambda: module_process(topology(count, ns.name)))
+        create, create_cpu, result = timed_cpu(lambda: module_process(PROFILE.topology(count, ns.name)))
         assert result['changed']
-        noop, noop_cpu, result = timed_cpu(lambda: module_process(topology(count, ns.name)))
+        noop, noop_cpu, result = timed_cpu(lambda: module_process(PROFILE.topology(count, ns.name)))
         assert not result['changed'], result['plan'][:5]
         # As the role runs it: only what changes is listed (nothing, here).
         quiet, quiet_cpu, result = timed_cpu(
-            lambda: module_process(dict(topology(count, ns.name), report='changed')))
+            lambda: module_process(dict(PROFILE.topology(count, ns.name), report='changed')))
         assert not result['changed'] and result['items'] == [], result['plan'][:5]
     return create, noop, create_cpu, noop_cpu, quiet, quiet_cpu
 
@@ -162,9 +233,9 @@ def in_process(args):
 
 def run_engine(count):
     with Namespace('eng') as ns:
-        create, outcome = timed(lambda: in_process(topology(count, ns.name)))
+        create, outcome = timed(lambda: in_process(PROFILE.topology(count, ns.name)))
         assert outcome.changed
-        noop, outcome = timed(lambda: in_process(topology(count, ns.name)))
+        noop, outcome = timed(lambda: in_process(PROFILE.topology(count, ns.name)))
         assert not outcome.changed
     return create, noop
 
@@ -183,8 +254,8 @@ def playbook(args, workdir):
 def run_playbook(count):
     workdir = tempfile.mkdtemp(prefix='kvmnet-bench-play-')
     with Namespace('pb') as ns:
-        create = timed(lambda: playbook(topology(count, ns.name), workdir))[0]
-        noop = timed(lambda: playbook(topology(count, ns.name), workdir))[0]
+        create = timed(lambda: playbook(PROFILE.topology(count, ns.name), workdir))[0]
+        noop = timed(lambda: playbook(PROFILE.topology(count, ns.name), workdir))[0]
     return create, noop
 
 
@@ -205,7 +276,7 @@ def single_module(name, args):
 def run_per_link(count):
     """0.1.0's role: one module process per link, in build order."""
     def once(ns):
-        args = topology(count, ns)
+        args = tenant_topology(count, ns)
         for module, section in (('linux_bridge', 'bridges'), ('vxlan_vtep', 'vxlans'),
                                 ('kvm_vm_nic', 'vm_nics')):
             for item in args[section]:
@@ -219,10 +290,15 @@ def run_per_link(count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('networks', nargs='*', type=int, default=[10, 100, 500])
+    parser.add_argument('--profile', choices=sorted(PROFILES), default='tenant')
     parser.add_argument('--playbook', action='store_true')
     parser.add_argument('--per-link', type=int, default=0, metavar='N',
                         help='also time one module process per link for N networks')
     options = parser.parse_args()
+    global PROFILE  # pylint: disable=global-statement
+    PROFILE = PROFILES[options.profile]
+    if options.per_link and options.profile != 'tenant':
+        parser.error('--per-link times the tenant profile only')
     columns = ['nets', 'links', 'ip -batch', 'module', 'ratio', 'module no-op', 'no-op chg',
                'engine', 'engine no-op']
     if options.playbook:
@@ -232,11 +308,18 @@ def main():
           'host shown as "ip read"; cpu: user + system seconds of the processes (ip and bridge, '
           'the module), which other work on the machine inflates far less than wall time')
     print(' '.join('%12s' % c for c in columns))
+    try:
+        rows(options)
+    finally:
+        Namespace.delete_all()
+
+
+def rows(options):
     for count in options.networks:
         ip_seconds, ip_cpu, ip_read = run_ip_batch(count)
         module_create, module_noop, create_cpu, noop_cpu, quiet, quiet_cpu = run_module(count)
         engine_create, engine_noop = run_engine(count)
-        row = [count, 4 * count, ip_seconds, module_create, module_create / ip_seconds,
+        row = [count, PROFILE.links_per_unit * count, ip_seconds, module_create, module_create / ip_seconds,
                module_noop, quiet, engine_create, engine_noop]
         if options.playbook:
             row += list(run_playbook(count))
