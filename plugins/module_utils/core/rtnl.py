@@ -109,8 +109,9 @@ def _operstate(data):
     return OPERSTATES[code] if code < len(OPERSTATES) else code
 
 
-# As pyroute2 names them (a value it has no name for stays a number).
-_MACVLAN_MODES = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
+# enum macvlan_mode and the macvlan flags (include/uapi/linux/if_link.h), named as
+# pyroute2 names them (a value it has no name for stays a number).
+MACVLAN_MODES = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
 _MACVLAN_FLAGS = {0: 'none', 1: 'nopromisc'}
 
 
@@ -131,7 +132,7 @@ READERS = {
     'text': _text,
     'ip': _ip,
     'operstate': _operstate,
-    'macvlan_mode': _named(_MACVLAN_MODES, _U32.unpack_from),
+    'macvlan_mode': _named(MACVLAN_MODES, _U32.unpack_from),
     'macvlan_flags': _named(_MACVLAN_FLAGS, _U16.unpack_from),
 }
 
@@ -578,7 +579,7 @@ for _table in (BRIDGE_DATA, VXLAN_DATA):
     for _kind, (_name, _fmt) in _table.items():
         # pyroute2 keywords: IFLA_BR_FORWARD_DELAY -> br_forward_delay
         _BY_KEYWORD[_name[len('IFLA_'):].lower()] = (_kind, 'ip4' if _fmt == 'ip' else _fmt)
-# Encoded only (read through pyroute2): the mode of a macvlan or macvtap.
+# Written as the number the macvlan kind passes (read back by name, MACVLAN_DATA).
 _BY_KEYWORD['macvlan_mode'] = _BY_KEYWORD['macvtap_mode'] = (1, 'u32')
 _KIND_PREFIX = {'bridge': 'br_', 'vxlan': 'vxlan_', 'macvlan': 'macvlan_', 'macvtap': 'macvtap_',
                 'veth': 'veth_'}

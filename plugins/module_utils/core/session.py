@@ -91,7 +91,6 @@ def _kind_of(msg):
 _MOVES = frozenset(('ifname', 'net_ns_fd', 'net_ns_pid', 'target_netnsid'))
 
 # Key of the remembered MAC -> link names index (no link name or request is a tuple of one).
-_MAC_INDEX = ('mac index',)
 # Key of the names prefetch() read in this phase.
 _PREFETCHED = ('prefetched',)
 # Key prefix of values derived from remembered reads (derived()).
@@ -540,14 +539,12 @@ class NetlinkSession:
         The kernel cannot filter by MAC: one dump, indexed once per remembered phase,
         serves every VM NIC of a batch.
         """
-        index = self._memo.get(_MAC_INDEX) if self._memo is not None else None
-        if index is None:
+        def by_mac():
             index = {}
             for state in self._all_links()[0]:
                 index.setdefault((state.mac or '').lower(), []).append(state.name)
-            if self._memo is not None:
-                self._memo[_MAC_INDEX] = index
-        return list(index.get(mac.lower(), []))
+            return index
+        return list(self.derived('links by MAC', by_mac).get(mac.lower(), []))
 
     def promise(self, name, planned):
         """Register a link a batch creates: a PlannedLink, seen while imagining."""

@@ -34,7 +34,7 @@ import os
 from collections import OrderedDict
 from contextlib import contextmanager
 
-from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat
+from ansible_collections.kvmnet.hostnet.plugins.module_utils.core import compat, rtnl
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.engine import Facet, Operation, PHASE_FDB
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.errors import NetError, NotApplied
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.options import Option
@@ -45,8 +45,9 @@ from ansible_collections.kvmnet.hostnet.plugins.module_utils.core.values import 
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.facets.link import LinkFacet, mac_holder_problems
 from ansible_collections.kvmnet.hostnet.plugins.module_utils.kinds.base import KindOption, LinkKind
 
-# enum macvlan_mode (include/uapi/linux/if_link.h)
-MODES = OrderedDict([('bridge', 4), ('vepa', 2), ('private', 1), ('passthru', 8), ('source', 16)])
+# The modes by name, the default first (numbers: enum macvlan_mode, in core/rtnl.py).
+_NUMBERS = dict((name, number) for number, name in rtnl.MACVLAN_MODES.items())
+MODES = OrderedDict((name, _NUMBERS[name]) for name in ('bridge', 'vepa', 'private', 'passthru', 'source'))
 DEFAULT_MODE = 'bridge'
 MACVLAN_FLAG_NOPROMISC = 1
 # enum macvlan_macaddr_mode
