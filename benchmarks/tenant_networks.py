@@ -131,7 +131,6 @@ def mixed_ip_batch(count):
 Profile = collections.namedtuple('Profile', 'links_per_unit topology ip_batch')
 PROFILES = dict(tenant=Profile(4, tenant_topology, tenant_ip_batch),
                 mixed=Profile(8, mixed_topology, mixed_ip_batch))
-PROFILE = PROFILES['tenant']  # main() sets the one asked for
 
 
 class Namespace:
@@ -184,8 +183,8 @@ def timed_cpu(step):
     return seconds, children_cpu() - cpu, value
 
 
-def run_ip_batch(count):
-    ip, fdb = PROFILE.ip_batch(count)
+def run_ip_batch(profile, count):
+    ip, fdb = profile.ip_batch(count)
     with Namespace('ip') as ns:
         def create():
             ns.run('ip', '-batch', '-', input='\n'.join(ip).encode())
@@ -212,15 +211,15 @@ def module_process(args):
     return result
 
 
-def run_module(count):
+def run_module(profile, count):
     with Namespace('mod') as ns:
-        create, create_cpu, result = timed_cpu(lambda: module_process(PROFILE.topology(count, ns.name)))
+        create, create_cpu, result = timed_cpu(lambda: module_process(profile.topology(count, ns.name)))
         assert result['changed']
-        noop, noop_cpu, result = timed_cpu(lambda: module_process(PROFILE.topology(count, ns.name)))
+        noop, noop_cpu, result = timed_cpu(lambda: module_process(profile.topology(count, ns.name)))
         assert not result['changed'], result['plan'][:5]
         # As the role runs it: only what changes is listed (nothing, here).
         quiet, quiet_cpu, result = timed_cpu(
-            lambda: module_process(dict(PROFILE.topology(count, ns.name), report='changed')))
+            lambda: module_process(dict(profile.topology(count, ns.name), report='changed')))
         assert not result['changed'] and result['items'] == [], result['plan'][:5]
     return create, noop, create_cpu, noop_cpu, quiet, quiet_cpu
 
@@ -231,11 +230,11 @@ def in_process(args):
     return reconcile(items, netns=args['netns'])
 
 
-def run_engine(count):
+def run_engine(profile, count):
     with Namespace('eng') as ns:
-        create, outcome = timed(lambda: in_process(PROFILE.topology(count, ns.name)))
+        create, outcome = timed(lambda: in_process(profile.topology(count, ns.name)))
         assert outcome.changed
-        noop, outcome = timed(lambda: in_process(PROFILE.topology(count, ns.name)))
+        noop, outcome = timed(lambda: in_process(profile.topology(count, ns.name)))
         assert not outcome.changed
     return create, noop
 
@@ -251,11 +250,11 @@ def playbook(args, workdir):
                     '-i', 'localhost,', path], env=env, check=True, capture_output=True)
 
 
-def run_playbook(count):
+def run_playbook(profile, count):
     workdir = tempfile.mkdtemp(prefix='kvmnet-bench-play-')
     with Namespace('pb') as ns:
-        create = timed(lambda: playbook(PROFILE.topology(count, ns.name), workdir))[0]
-        noop = timed(lambda: playbook(PROFILE.topology(count, ns.name), workdir))[0]
+        create = timed(lambda: playbook(profile.topology(count, ns.name), workdir))[0]
+        noop = timed(lambda: playbook(profile.topology(count, ns.name), workdir))[0]
     return create, noop
 
 
@@ -295,8 +294,6 @@ def main():
     parser.add_argument('--per-link', type=int, default=0, metavar='N',
                         help='also time one module process per link for N networks')
     options = parser.parse_args()
-    global PROFILE  # pylint: disable=global-statement
-    PROFILE = PROFILES[options.profile]
     if options.per_link and options.profile != 'tenant':
         parser.error('--per-link times the tenant profile only')
     columns = ['nets', 'links', 'ip -batch', 'module', 'ratio', 'module no-op', 'no-op chg',
@@ -315,14 +312,15 @@ def main():
 
 
 def rows(options):
+    profile = PROFILES[options.profile]
     for count in options.networks:
-        ip_seconds, ip_cpu, ip_read = run_ip_batch(count)
-        module_create, module_noop, create_cpu, noop_cpu, quiet, quiet_cpu = run_module(count)
-        engine_create, engine_noop = run_engine(count)
-        row = [count, PROFILE.links_per_unit * count, ip_seconds, module_create, module_create / ip_seconds,
+        ip_seconds, ip_cpu, ip_read = run_ip_batch(profile, count)
+        module_create, module_noop, create_cpu, noop_cpu, quiet, quiet_cpu = run_module(profile, count)
+        engine_create, engine_noop = run_engine(profile, count)
+        row = [count, profile.links_per_unit * count, ip_seconds, module_create, module_create / ip_seconds,
                module_noop, quiet, engine_create, engine_noop]
         if options.playbook:
-            row += list(run_playbook(count))
+            row += list(run_playbook(profile, count))
         row += [ip_read, ip_cpu, create_cpu, create_cpu / ip_cpu, noop_cpu, quiet_cpu]
         print(' '.join('%12d' % v if isinstance(v, int) else '%12.3f' % v for v in row))
         sys.stdout.flush()
