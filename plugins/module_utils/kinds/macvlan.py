@@ -105,7 +105,7 @@ class MacvlanKind(LinkKind):
     def __init__(self, tap=False):
         self.kind = 'macvtap' if tap else 'macvlan'
         self.prefix = 'IFLA_%s_' % self.kind.upper()
-        parent = KindOption('IFLA_LINK', ParentRef(), in_place=False, link_ref=True)
+        parent = KindOption('IFLA_LINK', ParentRef(), in_place=False, link_ref=True, top_level=True)
         self.options = OrderedDict([
             ('parent', parent),
             ('mode', KindOption(self.prefix + 'MODE', MacvlanMode(), default=DEFAULT_MODE)),
