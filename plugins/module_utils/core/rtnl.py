@@ -122,6 +122,19 @@ def _named(names, unpack):
     return read
 
 
+def _macaddr_list(name):
+    """A source-mode MAC list (IFLA_MACVLAN_MACADDR_DATA) in pyroute2's shape: ``attrs``,
+    (name, MAC) per entry, in the kernel's order."""
+    def read(data):
+        return {'attrs': [(name, _mac(data[begin:end]))
+                          for kind, begin, end in attributes(data, 0, len(data))
+                          if kind == IFLA_MACVLAN_MACADDR]}
+    return read
+
+
+IFLA_MACVLAN_MACADDR = 4
+
+
 READERS = {
     'u8': lambda data: _U8.unpack_from(data)[0],
     'u16': lambda data: _U16.unpack_from(data)[0],
@@ -134,6 +147,8 @@ READERS = {
     'operstate': _operstate,
     'macvlan_mode': _named(MACVLAN_MODES, _U32.unpack_from),
     'macvlan_flags': _named(_MACVLAN_FLAGS, _U16.unpack_from),
+    'macvlan_macaddrs': _macaddr_list('IFLA_MACVLAN_MACADDR'),
+    'macvtap_macaddrs': _macaddr_list('IFLA_MACVTAP_MACADDR'),
 }
 
 
@@ -233,9 +248,10 @@ ADDR_ATTRS = {
 MACVLAN_DATA = {
     1: ('IFLA_MACVLAN_MODE', 'macvlan_mode'),
     2: ('IFLA_MACVLAN_FLAGS', 'macvlan_flags'),
+    5: ('IFLA_MACVLAN_MACADDR_DATA', 'macvlan_macaddrs'),
     6: ('IFLA_MACVLAN_MACADDR_COUNT', 'u32'),
 }
-MACVTAP_DATA = dict((kind, (name.replace('MACVLAN', 'MACVTAP'), fmt))
+MACVTAP_DATA = dict((kind, (name.replace('MACVLAN', 'MACVTAP'), fmt.replace('macvlan_macaddrs', 'macvtap_macaddrs')))
                     for kind, (name, fmt) in MACVLAN_DATA.items())
 KIND_DATA = {'bridge': BRIDGE_DATA, 'vxlan': VXLAN_DATA, 'tun': TUN_DATA,
              'macvlan': MACVLAN_DATA, 'macvtap': MACVTAP_DATA}
@@ -579,8 +595,12 @@ for _table in (BRIDGE_DATA, VXLAN_DATA):
     for _kind, (_name, _fmt) in _table.items():
         # pyroute2 keywords: IFLA_BR_FORWARD_DELAY -> br_forward_delay
         _BY_KEYWORD[_name[len('IFLA_'):].lower()] = (_kind, 'ip4' if _fmt == 'ip' else _fmt)
-# Written as the number the macvlan kind passes (read back by name, MACVLAN_DATA).
-_BY_KEYWORD['macvlan_mode'] = _BY_KEYWORD['macvtap_mode'] = (1, 'u32')
+# Written as the number the macvlan kind passes (read back by name, MACVLAN_DATA); a
+# source MAC is added or removed one per request (IFLA_MACVLAN_MACADDR_MODE, _MACADDR).
+for _prefix in ('macvlan_', 'macvtap_'):
+    _BY_KEYWORD[_prefix + 'mode'] = (1, 'u32')
+    _BY_KEYWORD[_prefix + 'macaddr_mode'] = (3, 'u32')
+    _BY_KEYWORD[_prefix + 'macaddr'] = (IFLA_MACVLAN_MACADDR, 'mac')
 _KIND_PREFIX = {'bridge': 'br_', 'vxlan': 'vxlan_', 'macvlan': 'macvlan_', 'macvtap': 'macvtap_',
                 'veth': 'veth_'}
 VETH_INFO_PEER = 1
