@@ -337,7 +337,9 @@ class NetlinkSession:
                 if oif is None or msg.get('RTA_OIF') == oif]
 
     def default_routes(self, family):
-        return [r for r in self.routes(family=family) if r['dst_len'] == 0 and r['type'] == 1]
+        # derived(): every bridge with addresses asks, and the table holds a route each.
+        return self.derived(('default routes', family), lambda: [
+            r for r in self.routes(family=family) if r['dst_len'] == 0 and r['type'] == 1])
 
     # ---- whole-host reads (diagnosis, host_network_info) -------------------
     def all_links(self):
