@@ -8,7 +8,8 @@ side by side in one run (each in its own throwaway namespace):
   module      host_network as Ansible runs a module: one Python process, create,
               then the no-op re-run (the figures the targets speak of), with the
               default report=all and, as the role calls it, report=changed ("chg")
-  engine      the same in-process (no interpreter start-up, no imports)
+  engine      the same in-process (no interpreter start-up, no imports), the cycle
+              collector paused as the module process pauses it
   playbook    with --playbook: ansible-playbook with one host_network task
   per link    with --per-link N: 0.1.0's way, one module process per link
               (linux_bridge, vxlan_vtep, kvm_vm_nic), for N networks only
@@ -24,6 +25,7 @@ Prints figures only; run as root:
 
 import argparse
 import collections
+import gc
 import json
 import os
 import resource
@@ -225,9 +227,15 @@ def run_module(profile, count):
 
 
 def in_process(args):
-    items, problems = parse_topology(dict(args, purge=[]))
-    assert not problems, problems
-    return reconcile(items, netns=args['netns'])
+    # As host_network's main() does: without it, each pass of the cycle collector here
+    # also walks what the earlier runs of this benchmark left alive.
+    gc.disable()
+    try:
+        items, problems = parse_topology(dict(args, purge=[]))
+        assert not problems, problems
+        return reconcile(items, netns=args['netns'])
+    finally:
+        gc.enable()
 
 
 def run_engine(profile, count):
