@@ -122,8 +122,9 @@ class QosMap(Codec):
                           for source, target in sorted(mapping.items())]}
 
     def decode(self, value):
+        # pyroute2's nest and the lean decoder's dict both list their entries in 'attrs'.
         return dict((entry['from'], entry['to'])
-                    for entry in value.get_attrs('IFLA_VLAN_QOS_MAPPING'))
+                    for name, entry in value['attrs'] if name == 'IFLA_VLAN_QOS_MAPPING')
 
     def same(self, wanted, actual):
         return self.parse(wanted) == self.parse(actual or {})
