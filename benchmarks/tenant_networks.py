@@ -17,10 +17,11 @@ side by side in one run (each in its own throwaway namespace):
 --profile mixed times another shape, 8 links per unit (N = 250 is 2,000 links): a
 bridge with an address, a VXLAN with two remotes and port options, a macvlan on the
 underlay, a veth pair with one end in the bridge, three VM taps with an MTU and port
-options.
+options. --profile vlan: 3 links per unit, a VLAN on the underlay as the port of its
+bridge and a VM tap in it; it needs a kernel with 802.1Q (the kernel lab's guest).
 
 Prints figures only; run as root:
-  .venv/bin/python benchmarks/tenant_networks.py [--profile mixed] [--playbook] [--per-link 10] [N ...]
+  .venv/bin/python benchmarks/tenant_networks.py [--profile mixed|vlan] [--playbook] [--per-link 10] [N ...]
 """
 
 import argparse
@@ -130,9 +131,37 @@ def mixed_ip_batch(count):
     return ip, bridge_lines
 
 
+def vlan_topology(count, netns):
+    """host_network arguments for ``count`` VLAN networks: a VLAN on the underlay as the
+    port of its bridge, and a VM tap in it."""
+    vlans, bridges, nics = [], [], []
+    for n in range(1, count + 1):
+        bridge = 'brv%d' % n
+        vlans.append(dict(name='u0.%d' % n, parent='u0', vlan_id=n, bridge=dict(name=bridge)))
+        bridges.append(dict(name=bridge, stp=False, forward_delay=0))
+        nics.append(dict(vm='v%d' % n, bridge=bridge))
+    return dict(netns=netns, vlans=vlans, bridges=bridges, vm_nics=nics)
+
+
+def vlan_ip_batch(count):
+    """The VLAN profile with ip -batch: (ip lines, no bridge lines)."""
+    ip = []
+    for n in range(1, count + 1):
+        bridge, vm = 'brv%d' % n, 'v%d' % n
+        ip.append('link add %s type bridge stp_state 0 forward_delay 0' % bridge)
+        ip.append('link add link u0 name u0.%d type vlan id %d' % (n, n))
+        ip.append('link set u0.%d master %s up' % (n, bridge))
+        tap = nic_name(vm, 0)
+        ip.append('tuntap add dev %s mode tap' % tap)
+        ip.append('link set %s address %s master %s up' % (tap, host_side_mac(guest_mac(vm, 0)), bridge))
+        ip.append('link set %s up' % bridge)
+    return ip, []
+
+
 Profile = collections.namedtuple('Profile', 'links_per_unit topology ip_batch')
 PROFILES = dict(tenant=Profile(4, tenant_topology, tenant_ip_batch),
-                mixed=Profile(8, mixed_topology, mixed_ip_batch))
+                mixed=Profile(8, mixed_topology, mixed_ip_batch),
+                vlan=Profile(3, vlan_topology, vlan_ip_batch))
 
 
 class Namespace:
