@@ -281,7 +281,9 @@ def test_an_ipv6_address_is_sent_as_pyroute2_sends_it():
 
 
 @pytest.mark.parametrize('call', [
-    ('link', ('add',), dict(ifname='x', kind='vlan', vlan_id=3, link=1)),  # a kind it does not encode
+    ('link', ('add',), dict(ifname='x', kind='bond', bond_mode=1)),  # a kind it does not encode
+    ('link', ('add',), dict(ifname='x', kind='vlan', vlan_id=3, link=1,  # a VLAN QoS map
+                            vlan_egress_qos={'attrs': [('IFLA_VLAN_QOS_MAPPING', {'from': 1, 'to': 3})]})),
     ('link', ('set',), dict(index=3, net_ns_fd='other')),
     ('route', ('add',), dict(dst='10.0.0.0/8')),
     ('link', ('set',), dict(ifname='renamed')),
