@@ -139,15 +139,19 @@ def _vm_macs_on_uplinks(host, bridge, request):
     owners = dict(host.veth_peer_macs())
     owners.update((mac.lower(), name) for mac, name in (request.get('vm_macs') or {}).items())
     found = []
+    # One finding per MAC and port: a dump can list an entry twice (once per VLAN, or
+    # again when the table changed while it was read).
+    reported = set()
     for entry in host.fdb:
         learned_on = ports.get(entry['ifindex'])
         mac = (entry['mac'] or '').lower()
         if learned_on is None or entry['master'] != bridge.index or entry['state'] & NUD_PERMANENT \
-                or entry['flags'] & NTF_SELF:
+                or entry['flags'] & NTF_SELF or (mac, learned_on.index) in reported:
             continue
         owner = owners.get(mac) or by_tail.get(guest_macs(mac))
         if owner is None or owner == learned_on.name or owner not in host.by_name:
             continue
+        reported.add((mac, learned_on.index))
         found.append(finding(
             'vm-mac-on-uplink', 'error', learned_on.name,
             OrderedDict([('bridge', bridge.name), ('mac', mac), ('learned_on', learned_on.name),
