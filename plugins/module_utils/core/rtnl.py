@@ -133,14 +133,14 @@ def _macaddr_list(name):
 
 
 IFLA_MACVLAN_MACADDR = 4
-_VLAN_FLAGS = struct.Struct('=II')
-_VLAN_QOS = struct.Struct('=II')
 IFLA_VLAN_QOS_MAPPING = 1
+# struct ifla_vlan_flags {flags, mask} and struct ifla_vlan_qos_mapping {from, to}
+_U32_PAIR = struct.Struct('=II')
 
 
 def _vlan_flags(data):
     """struct ifla_vlan_flags, as pyroute2 gives it: flags and mask."""
-    flags, mask = _VLAN_FLAGS.unpack_from(data)
+    flags, mask = _U32_PAIR.unpack_from(data)
     return {'flags': flags, 'mask': mask}
 
 
@@ -149,7 +149,7 @@ def _vlan_qos(data):
     entries = []
     for kind, begin, _end in attributes(data, 0, len(data)):
         if kind == IFLA_VLAN_QOS_MAPPING:
-            source, target = _VLAN_QOS.unpack_from(data, begin)
+            source, target = _U32_PAIR.unpack_from(data, begin)
             entries.append(('IFLA_VLAN_QOS_MAPPING', {'from': source, 'to': target}))
     return {'attrs': entries}
 
@@ -187,7 +187,7 @@ def _pack_ip(value):
 
 
 def _pack_vlan_flags(value):
-    return _VLAN_FLAGS.pack(value['flags'], value['mask'])
+    return _U32_PAIR.pack(value['flags'], value['mask'])
 
 
 WRITERS = {
@@ -277,7 +277,8 @@ MACVLAN_DATA = {
     5: ('IFLA_MACVLAN_MACADDR_DATA', 'macvlan_macaddrs'),
     6: ('IFLA_MACVLAN_MACADDR_COUNT', 'u32'),
 }
-MACVTAP_DATA = dict((kind, (name.replace('MACVLAN', 'MACVTAP'), fmt.replace('macvlan_macaddrs', 'macvtap_macaddrs')))
+MACVTAP_DATA = dict((kind, (name.replace('MACVLAN', 'MACVTAP'),
+                            fmt.replace('macvlan_macaddrs', 'macvtap_macaddrs')))
                     for kind, (name, fmt) in MACVLAN_DATA.items())
 VLAN_DATA = {
     1: ('IFLA_VLAN_ID', 'u16'),
